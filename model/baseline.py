@@ -1,0 +1,232 @@
+"""The TF-IDF baseline: one shared TF-IDF transform and four heads.
+
+- type: linear classifier scores, calibrated into probabilities by a small multinomial
+  logistic map fitted on out-of-fold scores;
+- topics: one-vs-rest logistic regression with per-label thresholds;
+- keywords: salient syllable n-grams (``keywords.py``);
+- summary: extractive sentence scoring (``summary.py``).
+
+This class only answers; ``training/baseline.py`` fits it.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import bundle
+from .features import TfidfFeatures, TfidfParams, analysis_text
+from .keywords import KeywordParams, extract_keywords
+from .results import Keyword, Summary, TopicsPrediction, TypePrediction
+from .summary import SentenceScorer, SummaryParams, select_sentences, sentence_features
+from .text import Sentence, normalize, split_sentences
+
+KIND = "baseline"
+VOCAB_FILE = "vocabulary.json"
+WEIGHTS_FILE = "weights.npz"
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+@dataclass
+class TypeHead:
+    labels: list[str]
+    coef: np.ndarray  # [n_labels, n_features]
+    intercept: np.ndarray  # [n_labels]
+    calib_coef: np.ndarray  # [n_labels, n_labels]: raw scores -> logits
+    calib_intercept: np.ndarray  # [n_labels]
+
+    def scores(self, X: sp.csr_matrix) -> np.ndarray:
+        return np.asarray(X @ self.coef.T) + self.intercept
+
+    def proba(self, X: sp.csr_matrix) -> np.ndarray:
+        return _softmax(self.scores(X) @ self.calib_coef.T + self.calib_intercept)
+
+
+@dataclass
+class TopicsHead:
+    labels: list[str]
+    coef: sp.csr_matrix  # [n_labels, n_features], sparse: only features seen in training
+    intercept: np.ndarray
+    thresholds: np.ndarray  # [n_labels]
+
+    def proba(self, X: sp.csr_matrix) -> np.ndarray:
+        z = np.asarray((X @ self.coef.T).todense()) + self.intercept
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def choose(self, proba: np.ndarray) -> list[list[int]]:
+        """Labels over their thresholds; at least the most likely one (every article has a topic)."""
+        out = []
+        for row in proba:
+            chosen = [int(j) for j in np.flatnonzero(row >= self.thresholds)]
+            out.append(sorted(chosen, key=lambda j: -row[j]) or [int(row.argmax())])
+        return out
+
+
+@dataclass
+class Analysis:
+    """Per-article output of a model, before the Predictor wraps it with identity and timing."""
+
+    type: TypePrediction
+    topics: TopicsPrediction
+    keywords: list[Keyword]
+    summary: Summary
+
+
+@dataclass
+class BaselineModel:
+    tfidf_params: TfidfParams
+    features: TfidfFeatures
+    n_docs: int  # documents the idf was computed on (for keyword document frequencies)
+    type_head: TypeHead | None
+    topics_head: TopicsHead | None
+    scorer: SentenceScorer
+    summary_params: SummaryParams = field(default_factory=SummaryParams)
+    keyword_params: KeywordParams = field(default_factory=KeywordParams)
+    meta: dict[str, Any] = field(default_factory=dict)  # metrics, data fingerprints, ...
+
+    # --- answering -------------------------------------------------------------------
+    def analyse(self, texts: list[str], titles: list[str] | None = None) -> list[Analysis]:
+        titles = [normalize(t) for t in (titles or [""] * len(texts))]
+        texts = [normalize(t) for t in texts]
+        X = self.features.transform([analysis_text(t, h) for t, h in zip(texts, titles)])
+        types = self._types(X)
+        topics = self._topics(X)
+        sentences = [split_sentences(t) for t in texts]
+        features = self.summary_features(X, sentences, titles)
+        out = []
+        for i, (text, title) in enumerate(zip(texts, titles)):
+            chosen = select_sentences(sentences[i], self.scorer.score(features[i]), self.summary_params)
+            out.append(
+                Analysis(
+                    type=types[i],
+                    topics=topics[i],
+                    keywords=extract_keywords(title, text, self.features.idf_of, self.n_docs, self.keyword_params),
+                    summary=Summary(" ".join(sentences[i][j].text for j in chosen), chosen),
+                )
+            )
+        return out
+
+    def summary_features(self, X: sp.csr_matrix, sentences: list[list[Sentence]], titles: list[str]) -> list[np.ndarray]:
+        """Sentence feature matrices for each article (one TF-IDF call for the whole batch)."""
+        flat = [s.text.lower() for doc in sentences for s in doc]
+        S = self.features.transform(flat + [t.lower() for t in titles])
+        out, pos = [], 0
+        for i, doc in enumerate(sentences):
+            title_vector = S[len(flat) + i] if titles[i] else None
+            out.append(sentence_features(doc, S[pos : pos + len(doc)], X[i], title_vector))
+            pos += len(doc)
+        return out
+
+    def _types(self, X: sp.csr_matrix) -> list[TypePrediction]:
+        if self.type_head is None:
+            return [TypePrediction("", {})] * X.shape[0]
+        proba = self.type_head.proba(X)
+        labels = self.type_head.labels
+        return [
+            TypePrediction(labels[int(row.argmax())], {l: round(float(p), 6) for l, p in zip(labels, row)})
+            for row in proba
+        ]
+
+    def _topics(self, X: sp.csr_matrix) -> list[TopicsPrediction]:
+        if self.topics_head is None:
+            return [TopicsPrediction([], {})] * X.shape[0]
+        proba = self.topics_head.proba(X)
+        labels = self.topics_head.labels
+        return [
+            TopicsPrediction([labels[j] for j in chosen], {l: round(float(p), 6) for l, p in zip(labels, row)})
+            for row, chosen in zip(proba, self.topics_head.choose(proba))
+        ]
+
+    def type_contributions(self, text: str, title: str = "", label: str | None = None, top: int = 10) -> list[tuple[str, float]]:
+        """Terms that pushed the type decision most: tf-idf value x weight for ``label``."""
+        if self.type_head is None:
+            return []
+        X = self.features.transform([analysis_text(text, title)])
+        head = self.type_head
+        j = head.labels.index(label) if label else int(head.proba(X)[0].argmax())
+        row = X.getrow(0)
+        contrib = row.data * head.coef[j, row.indices]
+        order = np.argsort(-contrib)[:top]
+        return [(self.features.term(int(row.indices[k])), float(contrib[k])) for k in order if contrib[k] > 0]
+
+    # --- bundle I/O ------------------------------------------------------------------
+    def save(self, path: str | os.PathLike, card: str, extra_config: dict[str, Any] | None = None) -> Path:
+        arrays: dict[str, np.ndarray] = {
+            "idf": self.features.idf,
+            "scorer_weights": self.scorer.weights,
+            "scorer_mean": self.scorer.mean,
+            "scorer_scale": self.scorer.scale,
+        }
+        config: dict[str, Any] = {
+            "kind": KIND,
+            "tfidf": asdict(self.tfidf_params),
+            "n_docs": self.n_docs,
+            "summary": asdict(self.summary_params),
+            "keywords": asdict(self.keyword_params),
+            "type_labels": None,
+            "topic_labels": None,
+            "topic_thresholds": None,
+        }
+        if self.type_head is not None:
+            h = self.type_head
+            arrays.update(type_coef=h.coef.astype(np.float32), type_intercept=h.intercept,
+                          type_calib_coef=h.calib_coef, type_calib_intercept=h.calib_intercept)
+            config["type_labels"] = h.labels
+        if self.topics_head is not None:
+            h = self.topics_head
+            c = h.coef.tocsr().astype(np.float32)
+            arrays.update(topics_data=c.data, topics_indices=c.indices, topics_indptr=c.indptr,
+                          topics_shape=np.array(c.shape), topics_intercept=h.intercept)
+            config["topic_labels"] = h.labels
+            config["topic_thresholds"] = [round(float(t), 6) for t in h.thresholds]
+        config.update(self.meta)
+        config.update(extra_config or {})
+        writer = bundle.BundleWriter(path)
+        try:
+            writer.add_json(VOCAB_FILE, self.features.term_list())
+            writer.add_arrays(WEIGHTS_FILE, arrays)
+            return writer.commit(config, card)
+        except BaseException:
+            writer.abort()
+            raise
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, config: dict[str, Any] | None = None) -> "BaselineModel":
+        config = config or bundle.read_config(path)
+        if config.get("kind") != KIND:
+            raise bundle.BundleError(f"{path}: kind {config.get('kind')!r} is not a {KIND} bundle.")
+        try:
+            a = bundle.load_arrays(path, WEIGHTS_FILE)
+            vocabulary = {t: i for i, t in enumerate(bundle.load_json(path, VOCAB_FILE))}
+            params = TfidfParams(**config["tfidf"])
+            type_head = topics_head = None
+            if config.get("type_labels"):
+                type_head = TypeHead(config["type_labels"], a["type_coef"], a["type_intercept"],
+                                     a["type_calib_coef"], a["type_calib_intercept"])
+            if config.get("topic_labels"):
+                coef = sp.csr_matrix((a["topics_data"], a["topics_indices"], a["topics_indptr"]),
+                                     shape=tuple(a["topics_shape"]))
+                topics_head = TopicsHead(config["topic_labels"], coef, a["topics_intercept"],
+                                         np.asarray(config["topic_thresholds"], np.float32))
+            return cls(
+                tfidf_params=params,
+                features=TfidfFeatures.from_arrays(vocabulary, a["idf"], params),
+                n_docs=int(config["n_docs"]),
+                type_head=type_head,
+                topics_head=topics_head,
+                scorer=SentenceScorer(a["scorer_weights"], a["scorer_mean"], a["scorer_scale"]),
+                summary_params=SummaryParams(**config["summary"]),
+                keyword_params=KeywordParams(**config["keywords"]),
+                meta={k: config[k] for k in ("metrics", "data", "created", "versions") if k in config},
+            )
+        except (KeyError, TypeError, ValueError) as e:
+            raise bundle.BundleError(f"{path}: damaged or inconsistent bundle ({type(e).__name__}: {e}).") from None

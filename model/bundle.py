@@ -1,0 +1,123 @@
+"""Bundle I/O: a saved model is a folder with a JSON config, weights and a model card.
+
+Layout (names are constants so every reader agrees)::
+
+    config.json     format version, kind, labels, thresholds, versions, data, metrics, files
+    *.npz / *.json  weights and vocabularies; loading them executes no code
+    README.md       the model card
+
+``config.json`` lists every other file with its sha256, so a truncated or edited bundle
+is caught on load with a message that names the file, instead of a numpy error later.
+Bundles are written into a temporary sibling folder and renamed into place when
+complete, so a crash never leaves a half-written bundle under the final name.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+CONFIG_NAME = "config.json"
+CARD_NAME = "README.md"
+FORMAT_VERSION = 1
+FORMAT_NAME = "newslens-bundle"
+
+
+class BundleError(ValueError):
+    """A bundle folder is missing, damaged or of a format this version cannot read."""
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class BundleWriter:
+    """Collects files in a temporary folder; ``commit`` moves it to its final place."""
+
+    def __init__(self, target: str | os.PathLike):
+        self.target = Path(target)
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.tmp-", dir=self.target.parent))
+        self.files: list[str] = []
+
+    def add_arrays(self, name: str, arrays: dict[str, np.ndarray]) -> None:
+        np.savez(self.tmp / name, **arrays)
+        self.files.append(name)
+
+    def add_json(self, name: str, obj: Any) -> None:
+        (self.tmp / name).write_text(json.dumps(obj, ensure_ascii=False), encoding="utf-8")
+        self.files.append(name)
+
+    def add_file(self, name: str, source: str | os.PathLike) -> None:
+        shutil.copyfile(source, self.tmp / name)
+        self.files.append(name)
+
+    def commit(self, config: dict[str, Any], card: str) -> Path:
+        config = dict(config)
+        config["format"] = FORMAT_NAME
+        config["format_version"] = FORMAT_VERSION
+        config["files"] = {name: _sha256(self.tmp / name) for name in self.files}
+        (self.tmp / CARD_NAME).write_text(card, encoding="utf-8")
+        (self.tmp / CONFIG_NAME).write_text(json.dumps(config, ensure_ascii=False, indent=2), encoding="utf-8")
+        if self.target.exists():
+            # Replace an existing bundle by swapping names, never deleting it first.
+            old = self.target.with_name(f".{self.target.name}.old-{os.getpid()}")
+            os.replace(self.target, old)
+            os.replace(self.tmp, self.target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(self.tmp, self.target)
+        return self.target
+
+    def abort(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def read_config(path: str | os.PathLike, verify: bool = True) -> dict[str, Any]:
+    """Read and check ``config.json`` of a bundle folder (and the checksums of its files)."""
+    folder = Path(path)
+    config_path = folder / CONFIG_NAME
+    if not folder.is_dir():
+        raise BundleError(f"{folder}: no such model folder. Train one with `newslens train`.")
+    if not config_path.is_file():
+        raise BundleError(f"{folder}: not a NewsLens model (no {CONFIG_NAME}).")
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise BundleError(f"{config_path}: damaged config ({e}). Retrain or restore the bundle.") from None
+    if not isinstance(config, dict) or config.get("format") != FORMAT_NAME:
+        raise BundleError(f"{config_path}: not a NewsLens bundle config (format={config.get('format')!r}).")
+    version = config.get("format_version")
+    if version != FORMAT_VERSION:
+        raise BundleError(
+            f"{config_path}: bundle format version {version!r}, but this NewsLens reads version "
+            f"{FORMAT_VERSION}. Upgrade NewsLens or retrain the model."
+        )
+    if verify:
+        for name, digest in config.get("files", {}).items():
+            file = folder / name
+            if not file.is_file():
+                raise BundleError(f"{folder}: damaged bundle, {name} is missing.")
+            if _sha256(file) != digest:
+                raise BundleError(f"{folder}: damaged bundle, {name} does not match its checksum in {CONFIG_NAME}.")
+    return config
+
+
+def load_arrays(folder: str | os.PathLike, name: str) -> dict[str, np.ndarray]:
+    # allow_pickle=False: a model file can never run code when it is loaded.
+    with np.load(Path(folder) / name, allow_pickle=False) as data:
+        return {k: data[k] for k in data.files}
+
+
+def load_json(folder: str | os.PathLike, name: str) -> Any:
+    return json.loads((Path(folder) / name).read_text(encoding="utf-8"))

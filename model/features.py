@@ -1,0 +1,91 @@
+"""TF-IDF features over syllable n-grams, storable without pickle.
+
+Training fits a scikit-learn ``TfidfVectorizer``; a bundle keeps only its vocabulary
+(JSON) and idf weights (npz), and inference rebuilds an identical vectorizer from them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from .text import normalize
+
+TOKEN_PATTERN = r"(?u)\b\w+\b"  # every syllable, one-letter ones included ("ô tô")
+
+
+def analysis_text(text: str, title: str = "") -> str:
+    """The single view of an article that every TF-IDF model reads."""
+    text = normalize(text)
+    return (normalize(title) + "\n" + text if title else text).lower()
+
+
+@dataclass(frozen=True)
+class TfidfParams:
+    ngram_max: int = 2
+    min_df: int = 2
+    max_df: float = 0.5
+    max_features: int | None = 600_000
+
+
+def make_vectorizer(params: TfidfParams, vocabulary: dict[str, int] | None = None) -> TfidfVectorizer:
+    return TfidfVectorizer(
+        ngram_range=(1, params.ngram_max),
+        sublinear_tf=True,
+        min_df=params.min_df,
+        max_df=params.max_df,
+        max_features=params.max_features,
+        token_pattern=TOKEN_PATTERN,
+        lowercase=False,  # analysis_text already lower-cased and normalised
+        dtype=np.float32,
+        vocabulary=vocabulary,
+    )
+
+
+class TfidfFeatures:
+    """A fitted TF-IDF transform: ``transform(texts) -> csr_matrix``."""
+
+    def __init__(self, vectorizer: TfidfVectorizer):
+        self.vectorizer = vectorizer
+        self.vocabulary: dict[str, int] = vectorizer.vocabulary_
+        self.idf: np.ndarray = vectorizer.idf_.astype(np.float32)
+        self.terms: list[str] | None = None  # built lazily, only explanations need it
+        self._idf_list: list[float] | None = None
+
+    @classmethod
+    def fit(cls, texts: list[str], params: TfidfParams) -> "TfidfFeatures":
+        vectorizer = make_vectorizer(params)
+        vectorizer.fit(texts)
+        vectorizer.stop_words_ = None  # can be huge and is never needed after fitting
+        return cls(vectorizer)
+
+    @classmethod
+    def from_arrays(cls, vocabulary: dict[str, int], idf: np.ndarray, params: TfidfParams) -> "TfidfFeatures":
+        vectorizer = make_vectorizer(params, vocabulary=vocabulary)
+        vectorizer.fit(["x"])  # sets up the fixed vocabulary; idf is replaced next
+        vectorizer.idf_ = idf.astype(np.float32)
+        return cls(vectorizer)
+
+    def transform(self, texts: list[str]) -> sp.csr_matrix:
+        return self.vectorizer.transform(texts)
+
+    def idf_of(self, term: str) -> float | None:
+        """idf of a term, or None when it is not in the vocabulary (hot path of keywords)."""
+        if self._idf_list is None:
+            self._idf_list = self.idf.tolist()  # python floats index ~10x faster than numpy
+        i = self.vocabulary.get(term)
+        return None if i is None else self._idf_list[i]
+
+    def term_list(self) -> list[str]:
+        """Terms in feature order (how a bundle stores the vocabulary)."""
+        if self.terms is None:
+            terms = [""] * len(self.vocabulary)
+            for t, i in self.vocabulary.items():
+                terms[int(i)] = t
+            self.terms = terms
+        return self.terms
+
+    def term(self, index: int) -> str:
+        return self.term_list()[index]

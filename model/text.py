@@ -1,0 +1,153 @@
+"""Vietnamese text processing shared by every model: normalisation, sentences, tokens.
+
+Everything here is a pure function of its input, so training and inference see text
+through exactly the same lens.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+# --- normalisation -----------------------------------------------------------------
+# Vietnamese has two accepted placements of the tone mark in open syllables with the
+# glides "oa", "oe", "uy": old style "hòa, khỏe, thủy" and new style "hoà, khoẻ, thuỷ".
+# The corpora mix both, which splits one word into two TF-IDF features. We map to the
+# old style because the label taxonomy itself is spelt that way ("Sức khỏe", "Văn hóa").
+_TONED = {"a": "àáảãạ", "e": "èéẻẽẹ", "y": "ỳýỷỹỵ", "o": "òóỏõọ", "u": "ùúủũụ"}
+_GLIDE_MAP: dict[str, str] = {}
+for _first, _second in (("o", "a"), ("o", "e"), ("u", "y")):
+    for _tone in range(5):
+        for _up1, _up2 in ((str.lower, str.lower), (str.upper, str.upper), (str.upper, str.lower)):
+            _new = _up1(_TONED[_first][_tone]) + _up2(_second)
+            _GLIDE_MAP[_up1(_first) + _up2(_TONED[_second][_tone])] = _new
+# Two letters, the second carrying the tone, with no letter after them (open syllable);
+# "qu" is a consonant, so "quý" keeps its mark on the y.
+_GLIDE_RE = re.compile(
+    r"(?<![qQ])([oOuU][" + "".join(sorted({k[1] for k in _GLIDE_MAP})) + r"])(?!\w)"
+)
+
+
+def normalize(text: str) -> str:
+    """NFC-normalise and spell the tone mark one way ("hoà" → "hòa", "khoẻ" → "khỏe").
+
+    Also folds Windows/old-Mac line ends and non-breaking spaces, which the corpora use
+    interchangeably with plain ones.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"expected str, got {type(text).__name__}")
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
+    text = text.replace("\u200b", "").replace("\ufeff", "")
+    text = unicodedata.normalize("NFC", text)
+    return _GLIDE_RE.sub(lambda m: _GLIDE_MAP.get(m.group(1), m.group(1)), text)
+
+
+# --- tokens --------------------------------------------------------------------------
+_TOKEN_RE = re.compile(r"\w+", re.UNICODE)
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased syllables (runs of word characters) of already-normalised text."""
+    return _TOKEN_RE.findall(text.lower())
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    """Vietnamese function words and phrases (lower-case, normalised), one per line."""
+    raw = resources.files("model").joinpath("resources/stopwords_vi.txt").read_text("utf-8")
+    words = (normalize(line.strip()).lower() for line in raw.splitlines())
+    return frozenset(w for w in words if w and not w.startswith("#"))
+
+
+# --- sentences -------------------------------------------------------------------------
+# Abbreviations that end in a full stop inside a sentence ("TP. Hồ Chí Minh", "PGS. TS.").
+ABBREVIATIONS = frozenset(
+    a.lower()
+    for a in (
+        "TP Tp tp Q P TS ThS Th.S PGS GS BS Bs KS CN NXB ĐH TT UBND HĐND TW Mr Mrs Ms Dr "
+        "St Co Ltd Inc Jr Sr vs No Tr Ths TS.BS Thạc sĩ Nxb Tx TX H Ph ông bà"
+    ).split()
+)
+_CLOSERS = "\"'”’»)]}"
+_OPENERS = "\"'“‘«([{"
+# A candidate end: terminal punctuation, optional closing quotes, then white space.
+_END_RE = re.compile(r"([.!?…]+|\.\.\.)([" + re.escape(_CLOSERS) + r"]*)(\s+)")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence and where it sits in the (normalised) text."""
+
+    text: str
+    start: int
+    end: int
+    paragraph: int
+
+
+def _is_boundary(text: str, end: int, after: int, punct: str) -> bool:
+    """Decide whether the punctuation ending at ``end`` closes a sentence.
+
+    ``after`` is the index of the first character after the white space.
+    """
+    if after >= len(text):
+        return True
+    nxt = text[after]
+    # The next sentence starts with a capital, a digit or an opening quote/dash.
+    if not (nxt.isupper() or nxt.isdigit() or nxt in _OPENERS or nxt in "-–—•"):
+        return False
+    if punct.startswith("."):
+        if punct in ("...",) or punct.startswith("…"):
+            return True
+        # The word before the full stop: an abbreviation or a lone initial ("N. V. An").
+        start = end - len(punct)
+        i = start
+        while i > 0 and not text[i - 1].isspace():
+            i -= 1
+        word = text[i:start].lstrip(_OPENERS)
+        if word.lower() in ABBREVIATIONS or word.lower().rstrip(".") in ABBREVIATIONS:
+            return False
+        if len(word) == 1 and word.isalpha() and word.isupper():
+            return False
+        if nxt.isdigit() and word.lower() in {"q", "p", "số", "no"}:
+            return False
+    return True
+
+
+def split_sentences(text: str) -> list[Sentence]:
+    """Split normalised text into sentences, Vietnamese-aware.
+
+    Paragraph breaks always end a sentence, so captions and headings without final
+    punctuation stand alone. Inside a paragraph we break after ``. ! ? …`` (and closing
+    quotes) when the next word starts like a sentence, except after abbreviations such as
+    "TP.", "TS.", "PGS." or initials; "1.000", "3,5" and "Q.1" never break because no
+    space follows their punctuation.
+    """
+    sentences: list[Sentence] = []
+    offset = 0
+    for p_index, paragraph in enumerate(text.split("\n")):
+        base = offset
+        offset += len(paragraph) + 1
+        if not paragraph.strip():
+            continue
+        pos = 0
+        for m in _END_RE.finditer(paragraph):
+            punct, closers = m.group(1), m.group(2)
+            end = m.start(2) + len(closers)
+            if not _is_boundary(paragraph, m.start(2), m.end(), punct):
+                continue
+            _append(sentences, paragraph, base, pos, end, p_index)
+            pos = m.end()
+        _append(sentences, paragraph, base, pos, len(paragraph), p_index)
+    return sentences
+
+
+def _append(out: list[Sentence], paragraph: str, base: int, start: int, end: int, p: int) -> None:
+    chunk = paragraph[start:end]
+    stripped = chunk.strip()
+    if not stripped or not any(c.isalnum() for c in stripped):
+        return
+    lead = len(chunk) - len(chunk.lstrip())
+    s = base + start + lead
+    out.append(Sentence(stripped, s, s + len(stripped), p))

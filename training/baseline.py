@@ -1,0 +1,217 @@
+"""Fitting the TF-IDF baseline: one shared TF-IDF transform, four heads.
+
+Each head learns only from the records that carry its label, so files from different
+corpora can be mixed freely. Everything tuned here (calibration, topic thresholds, the
+summary length budget) is tuned on held-out parts of the *training* data.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from contextlib import contextmanager
+import numpy as np
+import scipy.sparse as sp
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.svm import LinearSVC
+from tqdm.auto import tqdm
+
+from model.baseline import BaselineModel, TopicsHead, TypeHead
+from model.features import TfidfFeatures, analysis_text
+from model.summary import FEATURE_NAMES, SentenceScorer, SummaryParams, select_sentences, sentence_features
+from model.text import normalize, split_sentences
+
+from .config import BaselineParams
+from .data import Record
+from .metrics import rouge
+from .oracle import greedy_oracle
+
+log = logging.getLogger("newslens.train")
+
+
+def fit_baseline(records: list[Record], params: BaselineParams, progress: bool = True) -> BaselineModel:
+    """Fit every head for which ``records`` carry labels."""
+    rng = np.random.default_rng(params.seed)
+    typed = [r for r in records if r.type is not None]
+    topical = [r for r in records if r.topics is not None]
+    summarised = [r for r in records if r.summary is not None]
+    if len(summarised) > params.summary_max_records:
+        keep = np.sort(rng.choice(len(summarised), params.summary_max_records, replace=False))
+        summarised = [summarised[i] for i in keep]
+    if not (typed or topical or summarised):
+        raise ValueError("no record carries a label (type, topics or summary); nothing to train.")
+
+    # One TF-IDF space for all heads: the idf of a word is learned from every article.
+    corpus = [r for r in records if r.type is not None or r.topics is not None] + summarised
+    with step("TF-IDF features", f"{len(corpus):,} articles"):
+        texts = [analysis_text(r.text, r.title) for r in tqdm(corpus, desc="normalise", disable=not progress, leave=False)]
+        features = TfidfFeatures.fit(texts, params.tfidf)
+        X = features.transform(texts)
+    rows = {id(r): i for i, r in enumerate(corpus)}
+
+    type_head = topics_head = None
+    if typed:
+        with step("type head", f"{len(typed):,} articles, {len({r.type for r in typed})} labels"):
+            type_head = fit_type_head(X[[rows[id(r)] for r in typed]], [r.type for r in typed], params)
+    if topical:
+        with step("topics head", f"{len(topical):,} articles"):
+            topics_head = fit_topics_head(X[[rows[id(r)] for r in topical]], [r.topics for r in topical], params)
+
+    model = BaselineModel(
+        tfidf_params=params.tfidf,
+        features=features,
+        n_docs=len(corpus),
+        type_head=type_head,
+        topics_head=topics_head,
+        scorer=SentenceScorer(),
+        summary_params=params.summary,
+        keyword_params=params.keywords,
+    )
+    if summarised:
+        with step("summary scorer", f"{len(summarised):,} articles"):
+            fit_summary(model, summarised, params, progress)
+    return model
+
+
+@contextmanager
+def step(name: str, detail: str = ""):
+    """Log a training step and its wall time."""
+    start = time.perf_counter()
+    log.info("%s: %s ...", name, detail)
+    yield
+    log.info("%s: done in %.1f s", name, time.perf_counter() - start)
+
+
+def fit_type_head(X: sp.csr_matrix, y: list[str], params: BaselineParams) -> TypeHead:
+    labels = sorted(set(y))
+    if len(labels) < 2:
+        raise ValueError(f"the type head needs at least two labels in the training data; found {labels}.")
+    y_arr = np.array(y)
+    svc = LinearSVC(C=params.type_C)
+    svc.fit(X, y_arr)
+    # Calibrate: a multinomial logistic map from out-of-fold SVM scores to probabilities.
+    folds = min(params.calibration_folds, int(np.bincount(np.unique(y_arr, return_inverse=True)[1]).min()))
+    if folds >= 2:
+        cv = StratifiedKFold(folds, shuffle=True, random_state=params.seed)
+        oof = cross_val_predict(LinearSVC(C=params.type_C), X, y_arr, cv=cv, method="decision_function")
+        if oof.ndim == 1:  # two labels: sklearn returns one column
+            oof = np.stack([-oof, oof], axis=1)
+        calib = LogisticRegression(C=1.0, max_iter=1000).fit(oof, y_arr)
+        calib_coef, calib_intercept = calib.coef_, calib.intercept_
+        if calib_coef.shape[0] == 1:
+            calib_coef = np.vstack([-calib_coef, calib_coef]) / 2
+            calib_intercept = np.array([-calib_intercept[0], calib_intercept[0]]) / 2
+    else:  # too few examples per label to calibrate: a plain softmax of the scores
+        calib_coef, calib_intercept = np.eye(len(labels)), np.zeros(len(labels))
+    coef, intercept = svc.coef_, svc.intercept_
+    if coef.shape[0] == 1:
+        coef = np.vstack([-coef, coef]) / 2
+        intercept = np.array([-intercept[0], intercept[0]]) / 2
+    return TypeHead(list(svc.classes_), coef.astype(np.float32), intercept.astype(np.float32),
+                    calib_coef.astype(np.float32), calib_intercept.astype(np.float32))
+
+
+def _ovr_logistic(X: sp.csr_matrix, Y: np.ndarray, C: float) -> tuple[np.ndarray, np.ndarray]:
+    coefs, intercepts = [], []
+    for j in range(Y.shape[1]):
+        if Y[:, j].min() == Y[:, j].max():  # a label that is always (or never) present
+            coefs.append(np.zeros(X.shape[1]))
+            intercepts.append(8.0 if Y[0, j] else -8.0)
+            continue
+        lr = LogisticRegression(C=C, solver="liblinear", max_iter=1000).fit(X, Y[:, j])
+        coefs.append(lr.coef_[0])
+        intercepts.append(lr.intercept_[0])
+    return np.array(coefs), np.array(intercepts)
+
+
+def fit_topics_head(X: sp.csr_matrix, topics: list[tuple[str, ...]], params: BaselineParams) -> TopicsHead:
+    labels = sorted({t for ts in topics for t in ts})
+    Y = np.array([[l in ts for l in labels] for ts in topics], dtype=int)
+    coef, intercept = _ovr_logistic(X, Y, params.topics_C)
+    # Per-label thresholds from out-of-fold probabilities, shrunk towards one shared
+    # threshold for labels with few examples (their own optimum is mostly noise).
+    oof = np.zeros(Y.shape, dtype=float)
+    folds = min(params.topics_folds, len(topics))
+    if folds >= 2:
+        for train_idx, test_idx in _kfold(len(topics), folds, params.seed):
+            c, b = _ovr_logistic(X[train_idx], Y[train_idx], params.topics_C)
+            oof[test_idx] = 1 / (1 + np.exp(-(X[test_idx] @ c.T + b)))
+        thresholds = tune_thresholds(oof, Y)
+    else:
+        thresholds = np.full(len(labels), 0.3)
+    return TopicsHead(labels, sp.csr_matrix(coef.astype(np.float32)), intercept.astype(np.float32),
+                      thresholds.astype(np.float32))
+
+
+def _kfold(n: int, k: int, seed: int):
+    order = np.random.default_rng(seed).permutation(n)
+    for fold in np.array_split(order, k):
+        yield np.setdiff1d(order, fold), fold
+
+
+GRID = np.round(np.arange(0.05, 0.91, 0.025), 3)
+
+
+def tune_thresholds(proba: np.ndarray, Y: np.ndarray, shrink: float = 10.0) -> np.ndarray:
+    def f1(pred, truth):
+        tp = (pred & truth).sum()
+        return 2 * tp / max(pred.sum() + truth.sum(), 1)
+
+    truth = Y.astype(bool)
+    shared = GRID[int(np.argmax([f1(proba >= t, truth) for t in GRID]))]
+    out = np.empty(Y.shape[1])
+    for j in range(Y.shape[1]):
+        best = GRID[int(np.argmax([f1(proba[:, j] >= t, truth[:, j]) for t in GRID]))]
+        n_pos = truth[:, j].sum()
+        out[j] = (n_pos * best + shrink * shared) / (n_pos + shrink)
+    return out
+
+
+def _summary_examples(model: BaselineModel, records: list[Record], progress: bool, desc: str):
+    """(record, sentences, sentence features) for each article that has sentences."""
+    out = []
+    for start in tqdm(range(0, len(records), 256), desc=desc, disable=not progress, leave=False):
+        chunk = [r for r in records[start : start + 256]]
+        texts = [normalize(r.text) for r in chunk]
+        titles = [normalize(r.title) for r in chunk]
+        X = model.features.transform([analysis_text(t, h) for t, h in zip(texts, titles)])
+        sentences = [split_sentences(t) for t in texts]
+        for r, s, f in zip(chunk, sentences, model.summary_features(X, sentences, titles)):
+            if s:
+                out.append((r, s, f))
+    return out
+
+
+def fit_summary(model: BaselineModel, records: list[Record], params: BaselineParams, progress: bool) -> None:
+    """Fit the sentence scorer on oracle labels, then choose the word budget on held-out articles."""
+    n_hold = min(params.summary_holdout, len(records) // 5)
+    fit_part, hold_part = records[n_hold:], records[:n_hold]
+    examples = _summary_examples(model, fit_part, progress, "oracle sentences")
+    feats, labels = [], []
+    for r, sentences, f in examples:
+        chosen = set(greedy_oracle([s.text for s in sentences], r.summary))
+        feats.append(f)
+        labels.extend(i in chosen for i in range(len(sentences)))
+    F, y = np.vstack(feats), np.array(labels, dtype=int)
+    if y.min() == y.max():
+        log.warning("summary: oracle labels are all %d; keeping the default sentence scorer", y[0])
+        return
+    mean, scale = F.mean(0), F.std(0)
+    mean[0], scale[0] = 0.0, 1.0  # keep the bias column as is
+    scale[scale == 0] = 1.0
+    lr = LogisticRegression(C=1.0, max_iter=2000, fit_intercept=False).fit((F - mean) / scale, y)
+    model.scorer = SentenceScorer(lr.coef_[0].astype(np.float32), mean.astype(np.float32), scale.astype(np.float32))
+    log.info("summary: weights %s", {n: round(float(w), 3) for n, w in zip(FEATURE_NAMES, lr.coef_[0])})
+    if not hold_part:
+        return
+    held = _summary_examples(model, hold_part, progress, "budget")
+    best = None
+    for budget in params.summary_budgets:
+        p = SummaryParams(budget, params.summary.max_sentences, params.summary.min_sentences)
+        preds = [" ".join(s[i].text for i in select_sentences(s, model.scorer.score(f), p)) for _, s, f in held]
+        scores = rouge(preds, [r.summary for r, _, _ in held])
+        total = scores["rouge1"] + scores["rouge2"] + scores["rougeL"]
+        log.info("summary: budget %d words -> R1 %.3f R2 %.3f RL %.3f", budget, scores["rouge1"], scores["rouge2"], scores["rougeL"])
+        if best is None or total > best[0]:
+            best = (total, p)
+    model.summary_params = best[1]

@@ -1,0 +1,87 @@
+"""The model card (README.md beside the weights), rendered from the training metadata."""
+from __future__ import annotations
+
+from typing import Any
+
+TEMPLATE = """---
+language: vi
+library_name: newslens
+tags: [text-classification, multi-label, keyword-extraction, extractive-summarization]
+---
+
+# {name} ({version})
+
+NewsLens {kind} model for Vietnamese news: article **type**, key **topics**, **keywords**
+and an extractive **draft summary**. Load it with:
+
+```python
+from model import Predictor
+predictor = Predictor.load("{folder}")
+print(predictor.predict(article_text).to_json(indent=2))
+```
+
+## Training data
+{data_table}
+
+Training took {train_seconds} s (reading, fitting and tuning; evaluation not included).
+
+## Results
+{metrics_table}
+
+Metrics as defined in the shared data README: type accuracy / macro-F1, topics micro-F1 over
+label sets, keywords F1@5 against editorial tags, summary ROUGE F1 on syllables.
+
+## Limitations
+- Trained on Vietnamese news (VNTC 2005-2007, DANeS, VietNews); other languages and other
+  genres get low-confidence or wrong labels. Articles unlike the training period (new topics,
+  new names) are harder than the test numbers suggest.
+- Topics come from DANeS headlines and leads (1,393 articles), so they are much less reliable
+  than the type.
+- The summary is extractive: it copies sentences from the article; an editor should rewrite it.
+
+## Versions
+{versions}
+"""
+
+
+def _fmt(x: Any) -> str:
+    return f"{x:.3f}" if isinstance(x, float) else str(x)
+
+
+def metrics_table(metrics: dict[str, Any]) -> str:
+    if not metrics:
+        return "_Not evaluated._"
+    rows = ["| data | n | type acc / macro-F1 | topics micro / macro-F1 | keywords F1@5 exact / partial | summary ROUGE-1 / 2 / L | docs/s |",
+            "| --- | --- | --- | --- | --- | --- | --- |"]
+    for name, m in metrics.items():
+        t, tp, k, s = m.get("type"), m.get("topics"), m.get("keywords"), m.get("summary")
+        rows.append(
+            f"| {name} | {m['n']} "
+            f"| {_fmt(t['accuracy']) + ' / ' + _fmt(t['macro_f1']) if t else '-'} "
+            f"| {_fmt(tp['micro_f1']) + ' / ' + _fmt(tp['macro_f1']) if tp else '-'} "
+            f"| {_fmt(k['f1_at_5_exact']) + ' / ' + _fmt(k['f1_at_5_partial']) if k else '-'} "
+            f"| {' / '.join(_fmt(s[x]) for x in ('rouge1', 'rouge2', 'rougeL')) if s else '-'} "
+            f"| {m['docs_per_second']:.0f} |"
+        )
+    return "\n".join(rows)
+
+
+def render_card(meta: dict[str, Any], kind: str = "baseline (TF-IDF)", folder: str = "path/to/this/folder") -> str:
+    train = meta.get("data", {}).get("train", [])
+    data_rows = ["| file | records | labelled (type / topics / tags / summary) | sha256 |", "| --- | --- | --- | --- | "]
+    for f in train:
+        lab = f.get("labels", {})
+        data_rows.append(
+            f"| {f['file']} | {f.get('records', '?')} | {lab.get('type', 0)} / {lab.get('topics', 0)} / "
+            f"{lab.get('tags', 0)} / {lab.get('summary', 0)} | `{f['sha256'][:12]}` |"
+        )
+    return TEMPLATE.format(
+        name=meta.get("name", "newslens"),
+        version=meta.get("version", "?"),
+        kind=kind,
+        folder=folder,
+        data_table="\n".join(data_rows),
+        train_seconds=meta.get("train_seconds", "?"),
+        metrics_table=metrics_table(meta.get("metrics", {})),
+        versions=", ".join(f"{k} {v}" for k, v in meta.get("versions", {}).items()),
+    )
