@@ -22,7 +22,7 @@ from . import bundle
 from .features import TfidfFeatures, TfidfParams, analysis_text
 from .keywords import KeywordParams, extract_keywords
 from .results import Keyword, Summary, TopicsPrediction, TypePrediction
-from .summary import SentenceScorer, SummaryParams, select_sentences, sentence_features
+from .summary import FEATURE_NAMES, SentenceScorer, SummaryParams, select_sentences, sentence_features
 from .text import Sentence, normalize, split_sentences
 
 KIND = "baseline"
@@ -217,6 +217,7 @@ class BaselineModel:
                                      shape=tuple(a["topics_shape"]))
                 topics_head = TopicsHead(config["topic_labels"], coef, a["topics_intercept"],
                                          np.asarray(config["topic_thresholds"], np.float32))
+            _check_shapes(len(vocabulary), type_head, topics_head, a)
             return cls(
                 tfidf_params=params,
                 features=TfidfFeatures.from_arrays(vocabulary, a["idf"], params),
@@ -230,3 +231,25 @@ class BaselineModel:
             )
         except (KeyError, TypeError, ValueError) as e:
             raise bundle.BundleError(f"{path}: damaged or inconsistent bundle ({type(e).__name__}: {e}).") from None
+
+
+def _check_shapes(n_features: int, type_head: TypeHead | None, topics_head: TopicsHead | None, a: dict) -> None:
+    """config.json and the weights must agree, or predictions would silently be wrong."""
+    problems = []
+    if a["idf"].shape != (n_features,):
+        problems.append(f"idf has {a['idf'].shape} values for {n_features} vocabulary terms")
+    if type_head is not None:
+        n = len(type_head.labels)
+        if type_head.coef.shape != (n, n_features) or type_head.intercept.shape != (n,) \
+                or type_head.calib_coef.shape != (n, n) or type_head.calib_intercept.shape != (n,):
+            problems.append(f"type weights {type_head.coef.shape} do not match {n} type_labels x {n_features} terms")
+    if topics_head is not None:
+        n = len(topics_head.labels)
+        if topics_head.coef.shape != (n, n_features) or topics_head.intercept.shape != (n,):
+            problems.append(f"topic weights {topics_head.coef.shape} do not match {n} topic_labels x {n_features} terms")
+        if topics_head.thresholds.shape != (n,):
+            problems.append(f"{topics_head.thresholds.size} topic_thresholds for {n} topic_labels")
+    if a["scorer_weights"].shape != (len(FEATURE_NAMES),):
+        problems.append(f"summary scorer has {a['scorer_weights'].size} weights for {len(FEATURE_NAMES)} features")
+    if problems:
+        raise ValueError("; ".join(problems))

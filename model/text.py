@@ -66,8 +66,9 @@ def stopwords() -> frozenset[str]:
 ABBREVIATIONS = frozenset(
     a.lower()
     for a in (
+        # Only tokens that are abbreviations; ordinary words ("ông", "sĩ") end sentences.
         "TP Tp tp Q P TS ThS Th.S PGS GS BS Bs KS CN NXB ĐH TT UBND HĐND TW Mr Mrs Ms Dr "
-        "St Co Ltd Inc Jr Sr vs No Tr Ths TS.BS Thạc sĩ Nxb Tx TX H Ph ông bà"
+        "St Co Ltd Inc Jr Sr vs No Tr Ths TS.BS Nxb Tx TX Ph"
     ).split()
 )
 _CLOSERS = "\"'”’»)]}"

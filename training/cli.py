@@ -68,7 +68,21 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     from serve.app import launch
 
-    launch(model=args.model, host=args.host, port=args.port)
+    auth = tuple(args.auth.split(":", 1)) if args.auth else None
+    if auth is not None and (len(auth) != 2 or not all(auth)):
+        raise ValueError("--auth takes USER:PASSWORD, both non-empty.")
+    if args.model is None:
+        try:
+            default_model_dir()
+        except BundleError:
+            if not args.train_if_missing:
+                raise
+            # First run on a fresh machine: make the default model, then serve it.
+            from .train import train
+
+            log.info("No trained model yet: training the default baseline first (a few minutes).")
+            train(load_config(None), progress=not args.quiet)
+    launch(model=args.model, host=args.host, port=args.port, auth=auth)
     return 0
 
 
@@ -98,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="bundle folder (default: the default model)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, this machine only)")
     p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--auth", help="USER:PASSWORD required to open the page (use it when binding beyond 127.0.0.1)")
+    p.add_argument("--no-train", dest="train_if_missing", action="store_false",
+                   help="fail instead of training the default model when none exists")
     p.set_defaults(func=_cmd_serve)
     return parser
 

@@ -25,6 +25,9 @@ class BaselineParams:
     """Hyper-parameters of the TF-IDF baseline (chosen on held-out training data)."""
 
     tfidf: TfidfParams = field(default_factory=TfidfParams)
+    type_classifier: str = "sgd"  # "sgd" (averaged, modified Huber) or "svm" (LinearSVC)
+    type_alpha: float = 1e-5  # SGD regularisation
+    type_epochs: int = 30
     type_C: float = 0.5  # LinearSVC regularisation
     calibration_folds: int = 3
     topics_C: float = 10.0  # one-vs-rest logistic regression
@@ -35,6 +38,13 @@ class BaselineParams:
     summary: SummaryParams = field(default_factory=SummaryParams)
     keywords: KeywordParams = field(default_factory=KeywordParams)
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.type_classifier not in ("sgd", "svm"):
+            raise ConfigError(f"baseline.type_classifier must be 'sgd' or 'svm'; got {self.type_classifier!r}.")
+        for name in ("type_alpha", "type_C", "topics_C"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"baseline.{name} must be a positive number; got {getattr(self, name)!r}.")
 
 
 @dataclass

@@ -97,8 +97,9 @@ class DataValidationError(ValueError):
 
 def _open_text(path: Path) -> io.TextIOBase:
     if path.name.endswith(".gz"):
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
-    return open(path, encoding="utf-8", newline="")
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", newline="")
+    # utf-8-sig: Excel's "CSV UTF-8" starts files with a byte-order mark.
+    return open(path, encoding="utf-8-sig", newline="")
 
 
 def _iter_raw(path: Path, problems: list[Problem]) -> Iterator[tuple[int, dict[str, Any]]]:

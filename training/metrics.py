@@ -116,6 +116,10 @@ def _norm_phrase(s: str) -> str:
     return " ".join(unicodedata.normalize("NFC", s).lower().split())
 
 
+def _contains(outer: str, inner: str) -> bool:
+    return f" {inner} " in f" {outer} "
+
+
 def keywords_f1_at_k(predicted: Sequence[Sequence[str]], tags: Sequence[Sequence[str]], k: int = 5) -> dict:
     """Mean F1@k of predicted phrases against tags: exact, and partial (containment either way)."""
     exact = partial = 0.0
@@ -127,8 +131,9 @@ def keywords_f1_at_k(predicted: Sequence[Sequence[str]], tags: Sequence[Sequence
         hit_exact = sum(1 for x in p if x in g)
         exact += _f1(hit_exact, len(p), len(g)) if hit_exact else 0.0
         # partial: precision over predictions that match some tag, recall over tags matched
-        p_hits = sum(1 for x in p if any(x in t or t in x for t in g))
-        g_hits = sum(1 for t in g if any(x in t or t in x for x in p))
+        # containment of whole words: "an" does not match "thanh hóa"
+        p_hits = sum(1 for x in p if any(_contains(x, t) or _contains(t, x) for t in g))
+        g_hits = sum(1 for t in g if any(_contains(x, t) or _contains(t, x) for x in p))
         if p_hits and g_hits:
             pr, rc = p_hits / len(p), g_hits / len(g)
             partial += 2 * pr * rc / (pr + rc)

@@ -1,0 +1,175 @@
+"""model/bundle.py and BaselineModel.save/load: a bundle is a checked folder without pickle."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import BUSINESS, SPORTS, SPORTS_TEXT, VOCAB, make_records, small_params
+from model.baseline import WEIGHTS_FILE, BaselineModel
+from model.bundle import CARD_NAME, CONFIG_NAME, FORMAT_VERSION, BundleError, BundleWriter, read_config
+from model.predictor import Predictor
+from training.baseline import fit_baseline
+
+def edit_config(folder: Path, change: dict) -> None:
+    path = folder / CONFIG_NAME
+    config = json.loads(path.read_text("utf-8"))
+    config.update(change)
+    path.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
+
+
+TEXTS = [SPORTS_TEXT, " ".join(VOCAB[BUSINESS][:3]), "Bác sĩ khám bệnh.\nẢnh: minh họa"]
+
+
+def test_round_trip_gives_identical_predictions(baseline_model, predictor):
+    before = baseline_model.analyse(TEXTS, ["", "Giá vàng", ""])
+    after = predictor.model.analyse(TEXTS, ["", "Giá vàng", ""])
+    assert after == before
+
+
+def test_saving_a_loaded_model_again_gives_the_same_bundle(predictor, bundle_dir, tmp_path):
+    again = predictor.model.save(tmp_path / "again", card="# card")
+    assert Predictor.load(again).model.analyse(TEXTS) == predictor.model.analyse(TEXTS)
+    assert json.loads((again / "vocabulary.json").read_text("utf-8")) == json.loads(
+        (bundle_dir / "vocabulary.json").read_text("utf-8")
+    )
+
+
+def test_config_describes_the_bundle(bundle_dir):
+    config = read_config(bundle_dir)
+    assert config["format_version"] == FORMAT_VERSION
+    assert config["kind"] == "baseline"
+    assert config["type_labels"] == sorted(VOCAB)
+    assert set(config["topic_labels"]) == {"Bóng đá", "Kinh tế", "Chứng khoán", "Y tế"}
+    assert len(config["topic_thresholds"]) == len(config["topic_labels"])
+    # every file but the config and the card is listed with its checksum
+    listed = set(config["files"])
+    assert listed == {p.name for p in bundle_dir.iterdir()} - {CONFIG_NAME, CARD_NAME}
+    assert (bundle_dir / CARD_NAME).read_text("utf-8") == "# card"
+
+
+def test_bundle_holds_no_pickle(bundle_dir):
+    assert not [p for p in bundle_dir.rglob("*") if p.suffix in (".pkl", ".pickle", ".joblib", ".pt", ".bin")]
+    for npz in bundle_dir.glob("*.npz"):
+        with np.load(npz, allow_pickle=False) as data:
+            for key in data.files:
+                assert data[key].dtype != object  # reading an object array would need pickle
+    for name in read_config(bundle_dir)["files"]:
+        if name.endswith(".json"):
+            json.loads((bundle_dir / name).read_text("utf-8"))
+
+
+def test_tampered_weights_are_caught(bundle_copy):
+    weights = bundle_copy / WEIGHTS_FILE
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(BundleError, match=rf"{WEIGHTS_FILE} does not match its checksum"):
+        Predictor.load(bundle_copy)
+
+
+def test_missing_file_is_caught(bundle_copy):
+    (bundle_copy / "vocabulary.json").unlink()
+    with pytest.raises(BundleError, match="vocabulary.json is missing"):
+        Predictor.load(bundle_copy)
+
+
+@pytest.mark.parametrize("version", [FORMAT_VERSION + 1, 0, None, "1"])
+def test_unknown_format_version(bundle_copy, version):
+    edit_config(bundle_copy, {"format_version": version})
+    with pytest.raises(BundleError, match=rf"format version {version!r}.*Upgrade NewsLens or retrain"):
+        Predictor.load(bundle_copy)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"kind": "mystery"}, "unknown model kind 'mystery'"),
+        ({"format": "other"}, "not a NewsLens bundle config"),
+        ({"n_docs": None}, "damaged or inconsistent bundle"),
+        ({"tfidf": {"no_such_param": 1}}, "damaged or inconsistent bundle"),
+    ],
+)
+def test_inconsistent_config(bundle_copy, change, message):
+    edit_config(bundle_copy, change)
+    with pytest.raises(BundleError, match=message):
+        Predictor.load(bundle_copy)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"type_labels": ["only one"]}, {"topic_thresholds": [0.5]}],
+    ids=["type-labels", "topic-thresholds"],
+)
+def test_labels_not_matching_the_weights_are_caught_on_load(bundle_copy, change):
+    edit_config(bundle_copy, change)
+    with pytest.raises(BundleError, match="damaged or inconsistent bundle"):
+        Predictor.load(bundle_copy).predict(SPORTS_TEXT)
+
+
+def test_damaged_config_json(bundle_copy):
+    (bundle_copy / CONFIG_NAME).write_text("{not json", encoding="utf-8")
+    with pytest.raises(BundleError, match="damaged config"):
+        Predictor.load(bundle_copy)
+
+
+def test_missing_folder_hints_at_training(tmp_path):
+    with pytest.raises(BundleError, match="no such model folder.*`newslens train`"):
+        Predictor.load(tmp_path / "nowhere")
+
+
+def test_folder_without_config(tmp_path):
+    with pytest.raises(BundleError, match=f"not a NewsLens model \\(no {CONFIG_NAME}\\)"):
+        read_config(tmp_path)
+
+
+def test_bundle_error_is_a_value_error():
+    assert issubclass(BundleError, ValueError)
+
+
+# --- BundleWriter ---------------------------------------------------------------------------------------
+def test_writer_commits_atomically_and_replaces(tmp_path):
+    target = tmp_path / "b"
+    for value in (1, 2):
+        writer = BundleWriter(target)
+        assert not target.exists() or read_config(target)["value"] == value - 1
+        writer.add_json("data.json", {"x": value})
+        writer.add_arrays("arrays.npz", {"a": np.arange(3)})
+        writer.commit({"kind": "test", "value": value}, card="# test")
+    assert read_config(target)["value"] == 2
+    assert json.loads((target / "data.json").read_text("utf-8")) == {"x": 2}
+    assert [p.name for p in tmp_path.iterdir()] == ["b"]  # no temporary or old folders left
+
+
+def test_writer_abort_leaves_nothing(tmp_path):
+    writer = BundleWriter(tmp_path / "b")
+    writer.add_json("data.json", [1])
+    writer.abort()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_save_keeps_the_previous_bundle(bundle_copy, baseline_model, monkeypatch):
+    before = read_config(bundle_copy)
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(BundleWriter, "commit", boom)
+    with pytest.raises(RuntimeError, match="disk full"):
+        baseline_model.save(bundle_copy, card="# new")
+    assert read_config(bundle_copy) == before
+    assert [p.name for p in bundle_copy.parent.iterdir()] == [bundle_copy.name]
+
+
+def test_model_without_topics_saves_and_loads(tmp_path):
+    records = [r for r in make_records() if r.type is not None]
+    model = fit_baseline(records, small_params(), progress=False)
+    path = model.save(tmp_path / "type-only", card="# card")
+    config = read_config(path)
+    assert config["topic_labels"] is None
+    result = Predictor.load(path).predict(SPORTS_TEXT)
+    assert result.type.label == SPORTS
+    assert result.topics.labels == [] and result.topics.scores == {}
+    assert isinstance(BaselineModel.load(path), BaselineModel)

@@ -1,0 +1,256 @@
+"""training/cli.py (exit codes, stdout/stderr contract) and training/config.py."""
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+
+from conftest import ENGLISH_TEXT, SPORTS, SPORTS_TEXT, make_records, small_params
+from model.bundle import read_config
+from training.cli import main
+from training.config import ConfigError, TrainConfig, load_config
+
+HEADLINE_KEYS = {"n", "type", "topics", "keywords", "summary", "docs_per_second"}
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch, tmp_path):
+    """No test sees the developer's models: an empty NEWSLENS_HOME and no NEWSLENS_MODEL."""
+    monkeypatch.setenv("NEWSLENS_HOME", str(tmp_path / "empty-home"))
+    monkeypatch.delenv("NEWSLENS_MODEL", raising=False)
+
+
+def single_json(out: str):
+    lines = out.strip().splitlines()
+    assert len(lines) == 1, f"expected one line on stdout, got {out!r}"
+    return json.loads(lines[0])
+
+
+# --- evaluate -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("quiet", [[], ["-q"]], ids=["default", "quiet"])
+def test_evaluate_json_prints_exactly_one_object(bundle_dir, eval_file, capsys, quiet):
+    code = main([*quiet, "evaluate", "--model", str(bundle_dir), "--data", str(eval_file), "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    result = single_json(captured.out)
+    assert set(result) == HEADLINE_KEYS
+    assert result["n"] == 3
+    assert set(result["type"]) == {"accuracy", "macro_f1", "n"} and result["type"]["n"] == 2
+    assert set(result["topics"]) == {"micro_f1", "macro_f1", "n"} and result["topics"]["n"] == 2
+    assert set(result["keywords"]) == {"f1_at_5_exact", "f1_at_5_partial", "n"} and result["keywords"]["n"] == 1
+    assert set(result["summary"]) == {"rouge1", "rouge2", "rougeL", "n"} and result["summary"]["n"] == 1
+    assert result["docs_per_second"] > 0
+
+
+def test_evaluate_without_json_prints_details(bundle_dir, eval_file, capsys):
+    assert main(["-q", "evaluate", "--model", str(bundle_dir), "--data", str(eval_file)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert "confusion_matrix" in result["type"]
+
+
+def test_evaluate_bad_data_exits_2_with_file_and_line(bundle_dir, tmp_path, capsys):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "Tốt.", "type": "Thể thao"}\n{"text": 5}\n{oops\n', encoding="utf-8")
+    code = main(["evaluate", "--model", str(bundle_dir), "--data", str(bad), "--json"])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.out == ""
+    assert re.search(r"(^|[\r\n])error: 2 problem\(s\)", captured.err)  # after any progress bar
+    assert f"{bad}:2: field 'text'" in captured.err
+    assert f"{bad}:3: malformed JSON" in captured.err
+    assert "Traceback" not in captured.err
+
+
+@pytest.mark.parametrize("name", ["missing.jsonl", "article.txt"])
+def test_evaluate_unusable_data_path_exits_2(bundle_dir, tmp_path, capsys, name):
+    path = tmp_path / name
+    if name.endswith(".txt"):
+        path.write_text(SPORTS_TEXT, encoding="utf-8")
+    assert main(["evaluate", "--model", str(bundle_dir), "--data", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "error:" in err and str(path) in err and "Traceback" not in err
+
+
+# --- predict ---------------------------------------------------------------------------------------------
+def test_predict_txt_file_prints_one_json_line(bundle_dir, tmp_path, capsys):
+    article = tmp_path / "article.txt"
+    article.write_text(SPORTS_TEXT, encoding="utf-8")
+    assert main(["-q", "predict", "--model", str(bundle_dir), str(article)]) == 0
+    result = single_json(capsys.readouterr().out)
+    assert result["type"]["label"] == SPORTS
+    assert {"type", "topics", "keywords", "summary", "model", "elapsed_ms", "warnings"} <= set(result)
+
+
+def test_predict_data_file_prints_one_line_per_record(bundle_dir, eval_file, capsys):
+    assert main(["-q", "predict", "--model", str(bundle_dir), str(eval_file)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3
+    assert all(json.loads(line)["type"]["label"] for line in lines)
+
+
+def test_predict_stdin(bundle_dir, capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO(ENGLISH_TEXT))
+    assert main(["-q", "predict", "--model", str(bundle_dir), "-"]) == 0
+    assert single_json(capsys.readouterr().out)["warnings"]
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [(None, "no such file"), ("   \n", "text is empty")],
+    ids=["missing-file", "empty-file"],
+)
+def test_predict_bad_input_exits_2(bundle_dir, tmp_path, capsys, content, message):
+    article = tmp_path / "article.txt"
+    if content is not None:
+        article.write_text(content, encoding="utf-8")
+    assert main(["-q", "predict", "--model", str(bundle_dir), str(article)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "error:" in captured.err and message in captured.err and "Traceback" not in captured.err
+
+
+# --- missing or damaged models -----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "argv",
+    [["predict", "{article}"], ["evaluate", "--data", "{data}", "--json"]],
+    ids=["predict", "evaluate"],
+)
+def test_no_model_exits_2_and_says_how_to_train(tmp_path, eval_file, capsys, argv):
+    article = tmp_path / "a.txt"
+    article.write_text(SPORTS_TEXT, encoding="utf-8")
+    argv = [a.format(article=article, data=eval_file) for a in argv]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("error: No trained model found")
+    assert "`newslens train`" in captured.err
+    assert "Traceback" not in captured.err
+
+
+def test_missing_model_folder_exits_2(tmp_path, eval_file, capsys):
+    code = main(["evaluate", "--model", str(tmp_path / "nowhere"), "--data", str(eval_file)])
+    assert code == 2
+    assert "`newslens train`" in capsys.readouterr().err
+
+
+def test_default_model_is_the_newest_bundle_under_home(bundle_dir, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("NEWSLENS_HOME", str(bundle_dir.parent))
+    article = tmp_path / "a.txt"
+    article.write_text(SPORTS_TEXT, encoding="utf-8")
+    assert main(["-q", "predict", str(article)]) == 0
+    assert single_json(capsys.readouterr().out)["model"]["path"] == str(bundle_dir.resolve())
+
+
+# --- train and config -------------------------------------------------------------------------------------
+def write_train_data(folder: Path) -> Path:
+    path = folder / "train.jsonl"
+    rows = [r.to_json_dict() for r in make_records()]
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+def write_config(path: Path, **values) -> Path:
+    path.write_text(json.dumps(values, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def small_baseline_dict() -> dict:
+    d = asdict(small_params())
+    d["summary_budgets"] = list(d["summary_budgets"])
+    return d
+
+
+def test_train_then_evaluate(tmp_path, eval_file, capsys):
+    data = write_train_data(tmp_path)
+    before = hashlib.sha256(data.read_bytes()).hexdigest()
+    config = write_config(
+        tmp_path / "config.json",
+        name="tiny-cli",
+        train=["train.jsonl"],
+        evaluate=[str(eval_file)],
+        baseline=small_baseline_dict(),
+    )
+    out = tmp_path / "models" / "tiny-cli"
+    code = main(["-q", "train", "--config", str(config), "--out", str(out), "--data-root", str(tmp_path)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert captured.out.strip() == str(out)
+    assert hashlib.sha256(data.read_bytes()).hexdigest() == before
+
+    bundle = read_config(out)
+    assert bundle["name"] == "tiny-cli"
+    assert bundle["data"]["train"][0]["sha256"] == before
+    assert bundle["data"]["train"][0]["records"] == len(make_records())
+    (metrics,) = bundle["metrics"].values()
+    assert metrics["n"] == 3 and metrics["type"]["n"] == 2
+    assert "tiny-cli" in (out / "README.md").read_text("utf-8")
+
+    assert main(["-q", "evaluate", "--model", str(out), "--data", str(eval_file), "--json"]) == 0
+    assert set(single_json(capsys.readouterr().out)) == HEADLINE_KEYS
+
+
+def test_train_with_bad_data_writes_nothing(tmp_path, capsys):
+    (tmp_path / "train.jsonl").write_text('{"text": 1}\n', encoding="utf-8")
+    config = write_config(tmp_path / "config.json", train=["train.jsonl"], baseline=small_baseline_dict())
+    out = tmp_path / "models" / "never"
+    code = main(["-q", "train", "--config", str(config), "--out", str(out), "--data-root", str(tmp_path)])
+    assert code == 2
+    assert f"{tmp_path / 'train.jsonl'}:1: field 'text'" in capsys.readouterr().err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "values, match",
+    [
+        ({"train": ["a.jsonl"], "trian": ["b.jsonl"]}, r"unknown key\(s\) trian"),
+        ({"train": ["a.jsonl"], "baseline": {"typeC": 1}}, r"\.baseline: unknown key\(s\) typeC"),
+        ({"train": ["a.jsonl"], "baseline": {"tfidf": {"ngram": 3}}}, r"\.baseline\.tfidf: unknown key\(s\) ngram"),
+        ({"train": ["a.jsonl"], "baseline": {"tfidf": 2}}, r"baseline\.tfidf: expected an object"),
+        ({"train": ["a.jsonl"], "kind": "bert"}, "'kind' must be one of baseline"),
+        ({"train": []}, "'train' must list at least one data file"),
+        ({}, "'train' must list at least one data file"),
+    ],
+)
+def test_bad_config_raises_config_error(tmp_path, values, match):
+    path = write_config(tmp_path / "config.json", **values)
+    with pytest.raises(ConfigError, match=match):
+        load_config(path)
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [(None, "config file not found"), ("{\n  oops", r"config\.json:2: invalid JSON"), ("[1]", "JSON object at the top level")],
+)
+def test_unreadable_config(tmp_path, text, match):
+    path = tmp_path / "config.json"
+    if text is not None:
+        path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=match):
+        load_config(path)
+
+
+def test_default_config_loads():
+    config = load_config()
+    assert isinstance(config, TrainConfig)
+    assert config.kind == "baseline" and config.train
+    assert isinstance(config.baseline.summary_budgets, tuple)
+
+
+def test_config_overrides_and_relative_paths(tmp_path):
+    path = write_config(tmp_path / "config.json", train=["vntc/train.jsonl.gz", str(tmp_path / "abs.jsonl")])
+    config = load_config(path, data_root=str(tmp_path / "root"), name=None)
+    assert config.name == "newslens"  # None overrides are ignored
+    assert config.resolve(config.train[0]) == tmp_path / "root" / "vntc" / "train.jsonl.gz"
+    assert config.resolve(config.train[1]) == tmp_path / "abs.jsonl"
+
+
+def test_train_with_unknown_config_key_exits_2(tmp_path, capsys):
+    config = write_config(tmp_path / "config.json", train=["a.jsonl"], epochs=3)
+    assert main(["-q", "train", "--config", str(config), "--out", str(tmp_path / "m")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "unknown key(s) epochs" in err and "Traceback" not in err

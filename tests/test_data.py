@@ -1,0 +1,264 @@
+"""training/data.py: reading and validating labelled records (JSONL, JSONL.gz, CSV)."""
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import json
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from training.data import DataValidationError, Problem, Record, read_many, read_records
+
+
+def write_jsonl(path: Path, rows: list) -> Path:
+    """Rows are dicts (dumped as JSON) or raw strings (written as they are)."""
+    lines = [r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in rows]
+    data = ("\n".join(lines) + "\n").encode("utf-8")
+    if path.name.endswith(".gz"):
+        with gzip.open(path, "wb") as handle:
+            handle.write(data)
+    else:
+        path.write_bytes(data)
+    return path
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def problems_of(path: Path) -> list[Problem]:
+    with pytest.raises(DataValidationError) as info:
+        read_records(path)
+    return info.value.problems
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+VALID = [
+    {"id": "a", "title": "Bóng đá", "text": "Đội tuyển thắng.", "type": "Thể thao", "tags": ["bóng đá"]},
+    {"id": "b", "text": "Giá vàng tăng.", "topics": ["Kinh tế", "Chứng khoán"], "type": None},
+    {"text": "Bài có tóm tắt.\nĐoạn hai.", "summary": "Tóm tắt."},
+]
+
+
+# --- valid files -----------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["data.jsonl", "data.jsonl.gz", "data.json.gz"])
+def test_read_valid_jsonl(tmp_path, name):
+    path = write_jsonl(tmp_path / name, VALID)
+    records = read_records(path)
+    assert [r.id for r in records] == ["a", "b", f"{name}:3"]  # a missing id becomes file:line
+    a, b, c = records
+    assert a == Record(id="a", text="Đội tuyển thắng.", title="Bóng đá", type="Thể thao", tags=("bóng đá",))
+    assert b.type is None and b.topics == ("Kinh tế", "Chứng khoán") and b.summary is None
+    assert c.summary == "Tóm tắt." and c.text == "Bài có tóm tắt.\nĐoạn hai."
+    assert c.topics is None  # null / absent means "not labelled"
+
+
+def test_blank_lines_are_skipped_but_counted(tmp_path):
+    path = write_jsonl(tmp_path / "d.jsonl", [{"text": "Một."}, "", "   ", {"text": "Hai."}])
+    assert [r.id for r in read_records(path)] == ["d.jsonl:1", "d.jsonl:4"]
+
+
+@pytest.mark.parametrize(
+    "cell",
+    ["Kinh tế|Xã hội", " Kinh tế | Xã hội |", '["Kinh tế", "Xã hội"]'],
+    ids=["pipe", "pipe-spaces", "json-array"],
+)
+def test_read_csv_list_fields(tmp_path, cell):
+    path = write_csv(tmp_path / "d.csv", ["id", "text", "topics", "type"], [["x", "Bài một.", cell, ""]])
+    (record,) = read_records(path)
+    assert record.topics == ("Kinh tế", "Xã hội")
+    assert record.type is None  # an empty cell is "not labelled"
+
+
+def test_read_csv_gz(tmp_path):
+    path = tmp_path / "d.csv.gz"
+    with gzip.open(path, "wt", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([["text", "tags"], ["Bài một.", "a|b"], ["Bài hai.", ""]])
+    records = read_records(path)
+    assert [r.tags for r in records] == [("a", "b"), None]
+    assert [r.id for r in records] == ["d.csv.gz:2", "d.csv.gz:3"]
+
+
+def test_headline_only_record_is_accepted(tmp_path):
+    path = write_jsonl(tmp_path / "d.jsonl", [{"title": "Giá xăng giảm mạnh", "text": "", "topics": ["Kinh tế"]}])
+    (record,) = read_records(path)
+    assert record.text == "" and record.title == "Giá xăng giảm mạnh"
+    assert record.full_text == "Giá xăng giảm mạnh\n"
+
+
+def test_text_and_labels_are_normalised(tmp_path):
+    row = {
+        "title": unicodedata.normalize("NFD", " Thuỷ điện "),
+        "text": unicodedata.normalize("NFD", "Nhà máy thuỷ điện hoà lưới.\r\nSức khoẻ tốt."),
+        "type": unicodedata.normalize("NFD", "Văn hoá"),
+        "topics": ["Sức khoẻ", unicodedata.normalize("NFD", "Sức khỏe"), "Kinh tế"],
+        "tags": [" hoà bình "],
+        "summary": "Thuỷ điện hoà lưới.",
+    }
+    (record,) = read_records(write_jsonl(tmp_path / "d.jsonl", [row]))
+    assert record.title == "Thủy điện"
+    assert record.text == "Nhà máy thủy điện hòa lưới.\nSức khỏe tốt."
+    assert record.type == "Văn hóa"
+    assert record.topics == ("Sức khỏe", "Kinh tế")  # spellings merged, duplicates dropped
+    assert record.tags == ("hòa bình",)
+    assert record.summary == "Thủy điện hòa lưới."
+    for value in (record.title, record.text, record.type, *record.topics):
+        assert unicodedata.is_normalized("NFC", value)
+
+
+@pytest.mark.parametrize("name", ["d.jsonl", "d.jsonl.gz", "d.csv"])
+def test_input_file_is_not_modified(tmp_path, name):
+    path = tmp_path / name
+    if name.endswith(".csv"):
+        write_csv(path, ["text", "type"], [[unicodedata.normalize("NFD", "Thuỷ điện."), "Văn hoá"]])
+    else:
+        write_jsonl(path, VALID)
+    before, mtime = sha256(path), path.stat().st_mtime_ns
+    read_records(path)
+    assert sha256(path) == before
+    assert path.stat().st_mtime_ns == mtime
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]  # nothing written beside it
+
+
+# --- invalid files -----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "row, field, message",
+    [
+        ('{"text": "thiếu ngoặc"', None, "malformed JSON"),
+        ("[1, 2]", None, "expected a JSON object, got list"),
+        ({"title": "Có tiêu đề"}, "text", "missing"),
+        ({"text": None}, "text", "missing"),
+        ({"text": 42}, "text", "must be a string or null, got int"),
+        ({"text": ["a"]}, "text", "must be a string or null, got list"),
+        ({"text": "   ", "title": ""}, "text", "is empty and there is no title"),
+        ({"text": "Bài.", "category": "x"}, "category", "unknown field"),
+        ({"text": "Bài.", "topics": "Kinh tế"}, "topics", "must be a list of strings or null, got str"),
+        ({"text": "Bài.", "topics": ["Kinh tế", ""]}, "topics", "list of non-empty strings"),
+        ({"text": "Bài.", "tags": [1]}, "tags", "list of non-empty strings"),
+        ({"text": "Bài.", "type": ""}, "type", "is empty; use null"),
+        ({"text": "Bài.", "summary": 3.5}, "summary", "must be a string or null, got float"),
+    ],
+)
+def test_invalid_record_names_file_line_and_field(tmp_path, row, field, message):
+    path = write_jsonl(tmp_path / "d.jsonl", [{"text": "Dòng tốt."}, row])
+    (problem,) = problems_of(path)
+    assert problem.file == str(path)
+    assert problem.line == 2
+    assert problem.field == field
+    assert message in problem.message
+    assert str(problem).startswith(f"{path}:2: ")
+
+
+def test_all_problems_of_a_file_are_collected(tmp_path):
+    path = write_jsonl(
+        tmp_path / "d.jsonl",
+        [
+            {"text": "Dòng tốt."},
+            "{not json",
+            {"text": 1},
+            {"text": "Dòng tốt."},
+            {"text": "Bài.", "topics": "x"},
+        ],
+    )
+    with pytest.raises(DataValidationError, match=r"3 problem\(s\) in .*d\.jsonl") as info:
+        read_records(path)
+    problems = info.value.problems
+    assert [(p.line, p.field) for p in problems] == [(2, None), (3, "text"), (5, "topics")]
+    message = str(info.value)
+    for line in (2, 3, 5):
+        assert f"{path}:{line}:" in message
+
+
+def test_several_problems_of_one_record_are_all_reported(tmp_path):
+    path = write_jsonl(tmp_path / "d.jsonl", [{"text": 1, "topics": "x", "foo": 2}])
+    assert sorted(p.field for p in problems_of(path)) == ["foo", "text", "topics"]
+
+
+def test_many_problems_are_summarised(tmp_path):
+    path = write_jsonl(tmp_path / "d.jsonl", [{"text": i} for i in range(25)])
+    with pytest.raises(DataValidationError, match=r"and 5 more problem\(s\)") as info:
+        read_records(path)
+    assert len(info.value.problems) == 25
+
+
+def test_csv_problems_name_the_csv_line(tmp_path):
+    path = write_csv(tmp_path / "d.csv", ["text", "topics"], [["Tốt.", "a"], ["", "b"], ["Tốt.", "[1"]])
+    problems = problems_of(path)
+    assert [(p.line, p.field) for p in problems] == [(3, "text"), (4, "topics")]
+    assert "does not parse" in problems[1].message
+
+
+def test_csv_unknown_column_is_reported(tmp_path):
+    path = write_csv(tmp_path / "d.csv", ["text", "label"], [["Bài.", "x"]])
+    (problem,) = problems_of(path)
+    assert (problem.line, problem.field) == (2, "label")
+    assert "unknown field" in problem.message
+
+
+@pytest.mark.parametrize("content", [b"", b"\n\n  \n"], ids=["empty", "blank-lines"])
+def test_empty_file(tmp_path, content):
+    path = tmp_path / "d.jsonl"
+    path.write_bytes(content)
+    (problem,) = problems_of(path)
+    assert (problem.file, problem.line, problem.field) == (str(path), 0, None)
+    assert "no records" in problem.message
+
+
+def test_non_utf8_file(tmp_path):
+    path = tmp_path / "d.jsonl"
+    path.write_bytes('{"text": "Bóng đá"}\n'.encode("cp1258", errors="replace") + b'{"text": "\xe9t\xe9"}\n')
+    with pytest.raises(DataValidationError, match="not UTF-8") as info:
+        read_records(path)
+    assert any(p.file == str(path) and "not UTF-8" in p.message for p in info.value.problems)
+
+
+def test_not_gzip_file(tmp_path):
+    path = tmp_path / "d.jsonl.gz"
+    path.write_text('{"text": "plain"}\n', encoding="utf-8")
+    (problem,) = problems_of(path)
+    assert problem.file == str(path) and "cannot read file" in problem.message
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [("missing.jsonl", "file not found"), ("data.txt", "unsupported file type"), ("folder.jsonl", "is a directory")],
+)
+def test_unusable_paths(tmp_path, name, message):
+    path = tmp_path / name
+    if name == "data.txt":
+        path.write_text('{"text": "x"}\n', encoding="utf-8")
+    elif name == "folder.jsonl":
+        path.mkdir()
+    with pytest.raises(DataValidationError, match=message):
+        read_records(path)
+
+
+def test_read_many_reports_the_problems_of_every_file(tmp_path):
+    good = write_jsonl(tmp_path / "good.jsonl", [{"text": "Tốt."}])
+    bad1 = write_jsonl(tmp_path / "bad1.jsonl", [{"text": 1}])
+    bad2 = write_jsonl(tmp_path / "bad2.jsonl", [{"text": "x"}, "{oops"])
+    with pytest.raises(DataValidationError) as info:
+        read_many([good, bad1, bad2])
+    assert [(Path(p.file).name, p.line) for p in info.value.problems] == [("bad1.jsonl", 1), ("bad2.jsonl", 2)]
+    assert len(read_many([good, good])) == 2
+
+
+@pytest.mark.parametrize("name", ["d.csv", "d.jsonl"])
+def test_utf8_bom_is_accepted(tmp_path, name):
+    path = tmp_path / name
+    if name.endswith(".csv"):
+        path.write_bytes("id,text\nx,Bài một.\n".encode("utf-8-sig"))
+    else:
+        path.write_bytes('{"id": "x", "text": "Bài một."}\n'.encode("utf-8-sig"))
+    (record,) = read_records(path)
+    assert record.id == "x"

@@ -1,0 +1,135 @@
+"""training/metrics.py on small examples computed by hand."""
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+
+from training.metrics import classification, keywords_f1_at_k, multilabel, rouge, rouge_tokens
+
+
+# --- ROUGE -------------------------------------------------------------------------------------
+def test_rouge_tokens_keep_diacritics_and_lower_case():
+    assert rouge_tokens("Hà Nội, MƯA to!") == ["hà", "nội", "mưa", "to"]
+    assert rouge_tokens(unicodedata.normalize("NFD", "Đà Nẵng")) == ["đà", "nẵng"]
+
+
+@pytest.mark.parametrize(
+    "pred, ref, expected",
+    [
+        ("Hà Nội mưa to", "Hà Nội mưa to", (1.0, 1.0, 1.0)),
+        ("HÀ NỘI mưa to.", "hà nội, mưa to", (1.0, 1.0, 1.0)),  # case and punctuation ignored
+        (unicodedata.normalize("NFD", "Hà Nội mưa to"), "Hà Nội mưa to", (1.0, 1.0, 1.0)),
+        ("Hà Nội mưa to", "Sài Gòn nắng gắt", (0.0, 0.0, 0.0)),
+        ("ma ma ma", "mà má mả", (0.0, 0.0, 0.0)),  # diacritics make different syllables
+        # 3 of 4 unigrams shared: P = R = 3/4; bigrams 1 of 3; LCS "hà nội to" = 3.
+        ("Hà Nội mưa to", "Hà Nội nắng to", (0.75, 1 / 3, 0.75)),
+        # P = 3/3, R = 3/6 -> F = 2/3; bigrams 2/2 and 2/5 -> 4/7.
+        ("bóng đá việt", "bóng đá việt nam rất hay", (2 / 3, 4 / 7, 2 / 3)),
+        # LCS of "a b c d" and "d c b a" is 1: F = 1/4; unigrams all shared.
+        ("một hai ba bốn", "bốn ba hai một", (1.0, 0.0, 0.25)),
+        ("", "Hà Nội", (0.0, 0.0, 0.0)),
+    ],
+)
+def test_rouge_single_pair(pred, ref, expected):
+    scores = rouge([pred], [ref])
+    assert (scores["rouge1"], scores["rouge2"], scores["rougeL"]) == pytest.approx(expected)
+    assert scores["n"] == 1
+
+
+def test_rouge_is_the_mean_over_pairs():
+    scores = rouge(["Hà Nội mưa to", "Hà Nội mưa to"], ["Hà Nội mưa to", "Sài Gòn nắng gắt"])
+    assert scores == pytest.approx({"rouge1": 0.5, "rouge2": 0.5, "rougeL": 0.5, "n": 2})
+
+
+def test_rouge_of_nothing():
+    assert rouge([], []) == {"rouge1": 0.0, "rouge2": 0.0, "rougeL": 0.0, "n": 0}
+
+
+# --- type: accuracy and macro-F1 -----------------------------------------------------------------------
+def test_classification_by_hand():
+    y_true = ["Thể thao", "Thể thao", "Kinh doanh", "Kinh doanh", "Sức khỏe"]
+    y_pred = ["Thể thao", "Kinh doanh", "Kinh doanh", "Kinh doanh", "Thể thao"]
+    labels = ["Thể thao", "Kinh doanh", "Sức khỏe"]
+    result = classification(y_true, y_pred, labels)
+    assert result["accuracy"] == pytest.approx(3 / 5)
+    # Thể thao: P 1/2 R 1/2 -> 0.5; Kinh doanh: P 2/3 R 1 -> 0.8; Sức khỏe: 0.
+    assert result["per_class_f1"] == pytest.approx({"Thể thao": 0.5, "Kinh doanh": 0.8, "Sức khỏe": 0.0})
+    assert result["macro_f1"] == pytest.approx((0.5 + 0.8 + 0.0) / 3)
+    assert result["n"] == 5
+    assert result["confusion_matrix"] == [[1, 1, 0], [0, 2, 0], [1, 0, 0]]  # rows = truth
+
+
+def test_classification_macro_f1_ignores_labels_absent_from_truth():
+    result = classification(["a", "a", "b"], ["a", "a", "b"], labels=["a", "b", "c"])
+    assert result["accuracy"] == 1.0
+    assert result["macro_f1"] == 1.0
+    assert result["per_class_f1"]["c"] == 0.0
+
+
+def test_classification_default_labels_and_empty_input():
+    assert classification(["x", "y"], ["y", "y"])["labels"] == ["x", "y"]
+    assert classification([], [])["accuracy"] == 0.0
+
+
+# --- topics: multi-label micro/macro-F1 --------------------------------------------------------------------
+def test_multilabel_by_hand():
+    y_true = [["Kinh tế", "Chứng khoán"], ["Thể thao"]]
+    y_pred = [["Kinh tế"], ["Thể thao", "Giải trí"]]
+    result = multilabel(y_true, y_pred)
+    # tp = 2 (Kinh tế, Thể thao), fp = 1 (Giải trí), fn = 1 (Chứng khoán): P = R = 2/3.
+    assert result["micro_f1"] == pytest.approx(2 / 3)
+    assert result["per_label_f1"] == pytest.approx({"Chứng khoán": 0.0, "Giải trí": 0.0, "Kinh tế": 1.0, "Thể thao": 1.0})
+    assert result["macro_f1"] == pytest.approx(0.5)
+    assert result["n"] == 2
+
+
+@pytest.mark.parametrize(
+    "y_true, y_pred, micro",
+    [
+        ([["a"]], [["a"]], 1.0),
+        ([["a", "b"]], [["b", "a", "a"]], 1.0),  # sets: order and repeats do not matter
+        ([["a"]], [["b"]], 0.0),
+        ([["a", "b", "c", "d"]], [["a"]], 2 * 1 * 0.25 / 1.25),
+    ],
+)
+def test_multilabel_micro_f1(y_true, y_pred, micro):
+    assert multilabel(y_true, y_pred)["micro_f1"] == pytest.approx(micro)
+
+
+# --- keywords: F1@5 exact and partial --------------------------------------------------------------------
+def test_keywords_exact_f1_at_5_by_hand():
+    predicted = [["Hà Nội", "bóng đá", "giá vàng", "thời tiết", "lũ lụt", "Chứng Khoán"]]
+    tags = [["hà nội", "Bóng Đá", "chứng khoán"]]
+    result = keywords_f1_at_k(predicted, tags, k=5)
+    # Only the first 5 predictions count, so "Chứng Khoán" (6th) is ignored:
+    # 2 hits, P = 2/5, R = 2/3 -> F = 0.5.
+    assert result["f1_at_5_exact"] == pytest.approx(0.5)
+    assert result["n"] == 1
+
+
+def test_keywords_partial_f1_at_5_by_hand():
+    predicted = [["đội tuyển bóng đá", "Nội", "giá xăng"]]
+    tags = [["bóng đá", "Hà Nội", "giá vàng", "World Cup"]]
+    result = keywords_f1_at_k(predicted, tags, k=5)
+    assert result["f1_at_5_exact"] == 0.0
+    # predictions matching a tag: 2 of 3; tags matched: 2 of 4 -> F = 2 * (2/3)(1/2) / (7/6) = 4/7.
+    assert result["f1_at_5_partial"] == pytest.approx(4 / 7)
+
+
+def test_keywords_duplicates_and_normalisation():
+    nfd = unicodedata.normalize("NFD", "Hà  Nội")
+    result = keywords_f1_at_k([[nfd, "hà nội", "HÀ NỘI"]], [["hà nội"]])
+    # the three predictions are one phrase after NFC, lower-casing and space folding
+    assert result["f1_at_5_exact"] == pytest.approx(1.0)
+    assert result["f1_at_5_partial"] == pytest.approx(1.0)
+
+
+def test_keywords_mean_over_articles_counts_empty_predictions_as_zero():
+    result = keywords_f1_at_k([["hà nội"], []], [["hà nội"], ["bóng đá"]])
+    assert result == pytest.approx({"f1_at_5_exact": 0.5, "f1_at_5_partial": 0.5, "n": 2})
+
+
+def test_keywords_partial_match_respects_syllable_boundaries():
+    result = keywords_f1_at_k([["an"]], [["Thanh Hóa"]])
+    assert result["f1_at_5_partial"] == 0.0

@@ -1,0 +1,176 @@
+"""model/text.py: normalisation, tokens, stop words and Vietnamese sentence splitting."""
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+
+from model.text import normalize, split_sentences, stopwords, tokenize
+
+
+def nfd(s: str) -> str:
+    return unicodedata.normalize("NFD", s)
+
+
+def sentences(text: str) -> list[str]:
+    return [s.text for s in split_sentences(normalize(text))]
+
+
+# --- normalisation -----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("hoà", "hòa"),
+        ("khoẻ", "khỏe"),
+        ("thuỷ", "thủy"),
+        ("Hoà", "Hòa"),
+        ("THUỶ", "THỦY"),
+        ("HOÀ BÌNH", "HÒA BÌNH"),
+        ("hoạ sĩ", "họa sĩ"),
+        ("tuỳ ý", "tùy ý"),
+        ("Văn hoá", "Văn hóa"),
+        ("Sức khoẻ", "Sức khỏe"),
+        # Already old style, or not an open "oa/oe/uy" syllable: unchanged.
+        ("hòa", "hòa"),
+        ("Hoàng", "Hoàng"),
+        ("hoàn thành", "hoàn thành"),
+        ("ngoài", "ngoài"),
+        # "qu" is a consonant: the mark stays on the y.
+        ("quý", "quý"),
+        ("QUÝ", "QUÝ"),
+        ("Quỳnh", "Quỳnh"),
+    ],
+)
+def test_normalize_tone_placement(raw, expected):
+    assert normalize(raw) == expected
+
+
+@pytest.mark.parametrize("word", ["hoà", "khoẻ", "thuỷ", "Hoàng", "quý", "Nguyễn", "THUỶ", "Sức khoẻ"])
+def test_normalize_turns_nfd_into_nfc(word):
+    decomposed = nfd(word)
+    assert decomposed != unicodedata.normalize("NFC", word)  # the input really is NFD
+    out = normalize(decomposed)
+    assert unicodedata.is_normalized("NFC", out)
+    assert out == normalize(word)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hoà bình và sức khoẻ cho thuỷ thủ ở TP. Hồ Chí Minh.",
+        nfd("Quý khách hoà mình vào mùa thu Hà Nội"),
+        "line one\r\nline two\rline three\u00a0end\u200b\ufeff",
+        "",
+    ],
+)
+def test_normalize_is_idempotent(text):
+    once = normalize(text)
+    assert normalize(once) == once
+
+
+def test_normalize_folds_line_ends_and_invisible_spaces():
+    assert normalize("a\r\nb\rc\u00a0d\u200be\ufeff") == "a\nb\nc de"
+
+
+def test_normalize_rejects_non_strings():
+    with pytest.raises(TypeError, match="expected str, got bytes"):
+        normalize(b"hoa")
+
+
+# --- tokens and stop words ---------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Hà Nội, 2024: ô tô!", ["hà", "nội", "2024", "ô", "tô"]),
+        ("ĐỘI TUYỂN Việt Nam", ["đội", "tuyển", "việt", "nam"]),
+        ("3,5 tỷ đồng", ["3", "5", "tỷ", "đồng"]),
+        ("  ...  ", []),
+    ],
+)
+def test_tokenize(text, expected):
+    assert tokenize(text) == expected
+
+
+@pytest.mark.parametrize("word", ["của", "và", "các", "có thể"])
+def test_stopwords_contains_function_words(word):
+    assert word in stopwords()
+
+
+def test_stopwords_are_lower_case_normalised_and_without_comments():
+    words = stopwords()
+    assert all(w == normalize(w).lower() for w in words)
+    assert not any(w.startswith("#") for w in words)
+    assert "bóng đá" not in words
+
+
+# --- sentences ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Câu một. Câu hai! Câu ba? Câu bốn.", ["Câu một.", "Câu hai!", "Câu ba?", "Câu bốn."]),
+        (
+            "Trận đấu diễn ra tại TP. Hồ Chí Minh. Khán giả rất đông.",
+            ["Trận đấu diễn ra tại TP. Hồ Chí Minh.", "Khán giả rất đông."],
+        ),
+        (
+            "PGS. TS. Nguyễn Văn A cho biết như vậy. Sau đó ông về.",
+            ["PGS. TS. Nguyễn Văn A cho biết như vậy.", "Sau đó ông về."],
+        ),
+        ("Cửa hàng ở Q.1 mở cửa. Giá rẻ.", ["Cửa hàng ở Q.1 mở cửa.", "Giá rẻ."]),
+        ("Có 1.000 người tham dự. Ai cũng vui.", ["Có 1.000 người tham dự.", "Ai cũng vui."]),
+        ("Lãi suất tăng 3,5 lần. Người dân lo.", ["Lãi suất tăng 3,5 lần.", "Người dân lo."]),
+        # A quotation that ends the sentence keeps its closing quote.
+        (
+            'Ông nói: "Tôi sẽ đi..." Sau đó ông đi.',
+            ['Ông nói: "Tôi sẽ đi..."', "Sau đó ông đi."],
+        ),
+        ('Bà hỏi: "Thật không?" Anh gật đầu.', ['Bà hỏi: "Thật không?"', "Anh gật đầu."]),
+        # Ellipsis: a lower-case continuation stays in the sentence, a capital starts a new one.
+        ("Chờ đã... rồi tính tiếp.", ["Chờ đã... rồi tính tiếp."]),
+        ("Anh ấy đi... Tôi ở lại.", ["Anh ấy đi...", "Tôi ở lại."]),
+        ("Chờ đã… rồi tính. Anh đi… Tôi ở.", ["Chờ đã… rồi tính.", "Anh đi…", "Tôi ở."]),
+        # A caption line without final punctuation is its own sentence.
+        (
+            "Ảnh: Tuổi Trẻ\nCầu thủ ăn mừng bàn thắng. Trận đấu kết thúc.",
+            ["Ảnh: Tuổi Trẻ", "Cầu thủ ăn mừng bàn thắng.", "Trận đấu kết thúc."],
+        ),
+        ("Tiêu đề không có dấu chấm\n\nNội dung bài viết.", ["Tiêu đề không có dấu chấm", "Nội dung bài viết."]),
+        ("", []),
+        (" \n ... \n", []),
+    ],
+)
+def test_split_sentences(text, expected):
+    assert sentences(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Anh ấy là bác sĩ. Anh làm ở bệnh viện.", ["Anh ấy là bác sĩ.", "Anh làm ở bệnh viện."]),
+        ("Cảm ơn bà. Tôi sẽ về.", ["Cảm ơn bà.", "Tôi sẽ về."]),
+        ("Tôi gặp ông. Ông ấy vui.", ["Tôi gặp ông.", "Ông ấy vui."]),
+    ],
+    ids=["bac-si", "ba", "ong"],
+)
+def test_split_sentences_after_common_words_that_are_not_abbreviations(text, expected):
+    assert sentences(text) == expected
+
+
+def test_sentence_offsets_index_the_text():
+    text = normalize(
+        "Tiêu đề bài báo\n\n  Trận đấu tại TP. Hồ Chí Minh kết thúc.   Khán giả về nhà!\n"
+        'Ông nói: "Hay quá..." Mọi người vỗ tay.\nẢnh: Tuổi Trẻ'
+    )
+    result = split_sentences(text)
+    assert [s.text for s in result] == [
+        "Tiêu đề bài báo",
+        "Trận đấu tại TP. Hồ Chí Minh kết thúc.",
+        "Khán giả về nhà!",
+        'Ông nói: "Hay quá..."',
+        "Mọi người vỗ tay.",
+        "Ảnh: Tuổi Trẻ",
+    ]
+    for s in result:
+        assert text[s.start : s.end] == s.text
+    assert [s.paragraph for s in result] == [0, 2, 2, 3, 3, 4]
+    assert all(a.end <= b.start for a, b in zip(result, result[1:]))
