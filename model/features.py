@@ -22,22 +22,33 @@ def analysis_text(text: str, title: str = "") -> str:
     return (normalize(title) + "\n" + text if title else text).lower()
 
 
+LEAD_CHARS = 400
+
+
+def lead_text(analysed: str) -> str:
+    """Headline and lead of an ``analysis_text``: what DANeS topic labels were given for."""
+    return analysed[:LEAD_CHARS]
+
+
 @dataclass(frozen=True)
 class TfidfParams:
     ngram_max: int = 2
     min_df: int = 2
     max_df: float = 0.5
     max_features: int | None = 600_000
+    analyzer: str = "word"  # or "char_wb": character n-grams inside words
+    ngram_min: int = 1
 
 
 def make_vectorizer(params: TfidfParams, vocabulary: dict[str, int] | None = None) -> TfidfVectorizer:
     return TfidfVectorizer(
-        ngram_range=(1, params.ngram_max),
+        analyzer=params.analyzer,
+        ngram_range=(params.ngram_min, params.ngram_max),
         sublinear_tf=True,
         min_df=params.min_df,
         max_df=params.max_df,
         max_features=params.max_features,
-        token_pattern=TOKEN_PATTERN,
+        token_pattern=TOKEN_PATTERN if params.analyzer == "word" else None,
         lowercase=False,  # analysis_text already lower-cased and normalised
         dtype=np.float32,
         vocabulary=vocabulary,
@@ -47,8 +58,9 @@ def make_vectorizer(params: TfidfParams, vocabulary: dict[str, int] | None = Non
 class TfidfFeatures:
     """A fitted TF-IDF transform: ``transform(texts) -> csr_matrix``."""
 
-    def __init__(self, vectorizer: TfidfVectorizer):
+    def __init__(self, vectorizer: TfidfVectorizer, params: TfidfParams):
         self.vectorizer = vectorizer
+        self.params = params
         self.vocabulary: dict[str, int] = vectorizer.vocabulary_
         self.idf: np.ndarray = vectorizer.idf_.astype(np.float32)
         self.terms: list[str] | None = None  # built lazily, only explanations need it
@@ -59,14 +71,14 @@ class TfidfFeatures:
         vectorizer = make_vectorizer(params)
         X = vectorizer.fit_transform(texts)
         vectorizer.stop_words_ = None  # can be huge and is never needed after fitting
-        return cls(vectorizer), X
+        return cls(vectorizer, params), X
 
     @classmethod
     def from_arrays(cls, vocabulary: dict[str, int], idf: np.ndarray, params: TfidfParams) -> "TfidfFeatures":
         vectorizer = make_vectorizer(params, vocabulary=vocabulary)
         vectorizer.fit(["x"])  # sets up the fixed vocabulary; idf is replaced next
         vectorizer.idf_ = idf.astype(np.float32)
-        return cls(vectorizer)
+        return cls(vectorizer, params)
 
     def transform(self, texts: list[str]) -> sp.csr_matrix:
         return self.vectorizer.transform(texts)

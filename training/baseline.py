@@ -17,7 +17,7 @@ from sklearn.svm import LinearSVC
 from tqdm.auto import tqdm
 
 from model.baseline import BaselineModel, TopicsHead, TypeHead
-from model.features import TfidfFeatures, analysis_text
+from model.features import TfidfFeatures, analysis_text, lead_text
 from model.summary import FEATURE_NAMES, SentenceScorer, SummaryParams, select_sentences, sentence_features
 from model.text import normalize, split_sentences
 
@@ -54,7 +54,9 @@ def fit_baseline(records: list[Record], params: BaselineParams, progress: bool =
             type_head = fit_type_head(X[[rows[id(r)] for r in typed]], [r.type for r in typed], params)
     if topical:
         with step("topics head", f"{len(topical):,} articles"):
-            topics_head = fit_topics_head(X[[rows[id(r)] for r in topical]], [r.topics for r in topical], params)
+            idx = [rows[id(r)] for r in topical]
+            type_proba = type_head.proba(X[idx]) if type_head is not None else None
+            topics_head = fit_topics_head(X[idx], [texts[i] for i in idx], type_proba, [r.topics for r in topical], params)
 
     model = BaselineModel(
         tfidf_params=params.tfidf,
@@ -135,9 +137,17 @@ def _ovr_logistic(X: sp.csr_matrix, Y: np.ndarray, C: float) -> tuple[np.ndarray
     return np.array(coefs), np.array(intercepts)
 
 
-def fit_topics_head(X: sp.csr_matrix, topics: list[tuple[str, ...]], params: BaselineParams) -> TopicsHead:
+def fit_topics_head(X: sp.csr_matrix, analysed: list[str], type_proba: np.ndarray | None,
+                    topics: list[tuple[str, ...]], params: BaselineParams) -> TopicsHead:
     labels = sorted({t for ts in topics for t in ts})
     Y = np.array([[l in ts for l in labels] for ts in topics], dtype=int)
+    char_features = None
+    if params.topics_char_weight > 0:
+        char_features, _ = TfidfFeatures.fit_transform([lead_text(t) for t in analysed], params.topics_char_tfidf)
+    head = TopicsHead(labels, sp.csr_matrix((len(labels), 0)), np.zeros(len(labels)), np.zeros(len(labels)),
+                      char_features, params.topics_char_weight,
+                      params.topics_type_weight if type_proba is not None else 0.0)
+    X = head.design(X, analysed, type_proba)
     coef, intercept = _ovr_logistic(X, Y, params.topics_C)
     # Per-label thresholds from out-of-fold probabilities, shrunk towards one shared
     # threshold for labels with few examples (their own optimum is mostly noise).
@@ -150,8 +160,10 @@ def fit_topics_head(X: sp.csr_matrix, topics: list[tuple[str, ...]], params: Bas
         thresholds = tune_thresholds(oof, Y)
     else:
         thresholds = np.full(len(labels), 0.3)
-    return TopicsHead(labels, sp.csr_matrix(coef.astype(np.float32)), intercept.astype(np.float32),
-                      thresholds.astype(np.float32))
+    head.coef = sp.csr_matrix(coef.astype(np.float32))
+    head.intercept = intercept.astype(np.float32)
+    head.thresholds = thresholds.astype(np.float32)
+    return head
 
 
 def _kfold(n: int, k: int, seed: int):

@@ -32,6 +32,12 @@ class BaselineParams:
     calibration_folds: int = 3
     topics_C: float = 10.0  # one-vs-rest logistic regression
     topics_folds: int = 5  # out-of-fold probabilities for threshold tuning
+    # Extra topic evidence (0 turns it off): char n-grams of headline + lead, type probabilities.
+    topics_char_weight: float = 0.7
+    topics_char_tfidf: TfidfParams = field(
+        default_factory=lambda: TfidfParams(analyzer="char_wb", ngram_min=2, ngram_max=4, min_df=2, max_df=1.0, max_features=None)
+    )
+    topics_type_weight: float = 0.5
     summary_max_records: int = 8000  # VietNews articles used to fit the sentence scorer
     summary_holdout: int = 600  # of those, kept aside to choose the length budget
     summary_budgets: tuple[int, ...] = (25, 30, 35, 40, 50, 60)
@@ -79,6 +85,7 @@ class TrainConfig:
 _NESTED = {
     ("TrainConfig", "baseline"): BaselineParams,
     ("BaselineParams", "tfidf"): TfidfParams,
+    ("BaselineParams", "topics_char_tfidf"): TfidfParams,
     ("BaselineParams", "summary"): SummaryParams,
     ("BaselineParams", "keywords"): KeywordParams,
 }
