@@ -45,8 +45,12 @@ class TypeHead:
     calib_coef: np.ndarray  # [n_labels, n_labels]: raw scores -> logits
     calib_intercept: np.ndarray  # [n_labels]
 
+    def __post_init__(self) -> None:
+        # X @ coef.T with a transposed view copies 6M weights per call; keep one contiguous copy.
+        self._coef_t = np.ascontiguousarray(self.coef.T)
+
     def scores(self, X: sp.csr_matrix) -> np.ndarray:
-        return np.asarray(X @ self.coef.T) + self.intercept
+        return np.asarray(X @ self._coef_t) + self.intercept
 
     def proba(self, X: sp.csr_matrix) -> np.ndarray:
         return _softmax(self.scores(X) @ self.calib_coef.T + self.calib_intercept)
@@ -78,7 +82,9 @@ class TopicsHead:
         return sp.hstack(parts).tocsr() if len(parts) > 1 else X
 
     def proba(self, D: sp.csr_matrix) -> np.ndarray:
-        z = np.asarray((D @ self.coef.T).todense()) + self.intercept
+        if getattr(self, "_coef_t", None) is None or self._coef_t.shape[::-1] != self.coef.shape:
+            self._coef_t = self.coef.T.tocsr()  # converting per call cost ~4 ms
+        z = np.asarray((D @ self._coef_t).todense()) + self.intercept
         return 1.0 / (1.0 + np.exp(-z))
 
     def choose(self, proba: np.ndarray) -> list[list[int]]:
@@ -130,7 +136,7 @@ class BaselineModel:
                 Analysis(
                     type=types[i],
                     topics=topics[i],
-                    keywords=extract_keywords(title, text, self.features.idf_of, self.n_docs, self.keyword_params),
+                    keywords=extract_keywords(title, text, self.features.idf_lookup(), self.n_docs, self.keyword_params),
                     summary=Summary(" ".join(sentences[i][j].text for j in chosen), chosen),
                 )
             )
@@ -139,12 +145,19 @@ class BaselineModel:
     def summary_features(self, X: sp.csr_matrix, sentences: list[list[Sentence]], titles: list[str]) -> list[np.ndarray]:
         """Sentence feature matrices for each article (one TF-IDF call for the whole batch)."""
         flat = [s.text.lower() for doc in sentences for s in doc]
-        S = self.features.transform(flat + [t.lower() for t in titles])
+        if not flat:
+            return [sentence_features([], np.zeros(0), np.zeros(0)) for _ in sentences]
+        S = self.features.transform(flat)
+        T = self.features.transform([t.lower() for t in titles])
+        owner = np.repeat(np.arange(len(sentences)), [len(doc) for doc in sentences])
+        # Row-wise dot products of L2-normalised rows = cosine similarities, all at once.
+        doc_sim = np.asarray(S.multiply(X[owner]).sum(axis=1)).ravel()
+        title_sim = np.asarray(S.multiply(T[owner]).sum(axis=1)).ravel()
         out, pos = [], 0
-        for i, doc in enumerate(sentences):
-            title_vector = S[len(flat) + i] if titles[i] else None
-            out.append(sentence_features(doc, S[pos : pos + len(doc)], X[i], title_vector))
-            pos += len(doc)
+        for doc in sentences:
+            end = pos + len(doc)
+            out.append(sentence_features(doc, doc_sim[pos:end], title_sim[pos:end]))
+            pos = end
         return out
 
     def _types(self, proba: np.ndarray | None, n: int) -> list[TypePrediction]:
@@ -252,9 +265,11 @@ class BaselineModel:
                                          char_features, float(config.get("topic_char_weight", 0.0)),
                                          float(config.get("topic_type_weight", 0.0)))
             _check_shapes(len(vocabulary), type_head, topics_head, a)
+            features = TfidfFeatures.from_arrays(vocabulary, a["idf"], params)
+            features.idf_lookup()  # build it now, not during the first request
             return cls(
                 tfidf_params=params,
-                features=TfidfFeatures.from_arrays(vocabulary, a["idf"], params),
+                features=features,
                 n_docs=int(config["n_docs"]),
                 type_head=type_head,
                 topics_head=topics_head,

@@ -64,7 +64,7 @@ class TfidfFeatures:
         self.vocabulary: dict[str, int] = vectorizer.vocabulary_
         self.idf: np.ndarray = vectorizer.idf_.astype(np.float32)
         self.terms: list[str] | None = None  # built lazily, only explanations need it
-        self._idf_list: list[float] | None = None
+        self._idf_get = None
 
     @classmethod
     def fit_transform(cls, texts: list[str], params: TfidfParams) -> tuple["TfidfFeatures", sp.csr_matrix]:
@@ -84,11 +84,14 @@ class TfidfFeatures:
         return self.vectorizer.transform(texts)
 
     def idf_of(self, term: str) -> float | None:
-        """idf of a term, or None when it is not in the vocabulary (hot path of keywords)."""
-        if self._idf_list is None:
-            self._idf_list = self.idf.tolist()  # python floats index ~10x faster than numpy
-        i = self.vocabulary.get(term)
-        return None if i is None else self._idf_list[i]
+        """idf of a term, or None when it is not in the vocabulary."""
+        return self.idf_lookup()(term)
+
+    def idf_lookup(self):
+        """A fast ``term -> idf | None`` function (the hot path of keyword extraction)."""
+        if self._idf_get is None:
+            self._idf_get = dict(zip(self.vocabulary, self.idf[list(self.vocabulary.values())].tolist())).get
+        return self._idf_get
 
     def term_list(self) -> list[str]:
         """Terms in feature order (how a bundle stores the vocabulary)."""

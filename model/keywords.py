@@ -16,6 +16,9 @@ from .results import Keyword
 from .text import stopwords
 
 _SEGMENT_RE = re.compile(r"[^\W_]+(?:[ \t]+[^\W_]+)*", re.UNICODE)  # words joined by spaces only
+# Keywords come from the first 50,000 characters: enough for any news article, and a 1 MB
+# paste stays fast.
+MAX_CHARS = 50_000
 
 
 @dataclass(frozen=True)
@@ -23,60 +26,81 @@ class KeywordParams:
     top_k: int = 10
     max_ngram: int = 3
     title_weight: float = 2.0
-    proper_name_boost: float = 1.5
-    cohesion_weight: float = 1.0
+    proper_name_boost: float = 1.0  # names already count as whole phrases (quality 1)
+    unigram_quality: float = 0.5  # single syllables are rarely key phrases in Vietnamese
+    cohesion_power: float = 0.5
     length_weight: float = 0.35  # prefer real multi-syllable words over single syllables
+    shortlist_factor: int = 8
 
 
 def _count_candidates(text: str, max_ngram: int, stop: frozenset[str], weight: float,
-                      counts: dict, surfaces: dict, capitalised: dict) -> None:
-    """Count n-grams that neither start nor end with a stop word or a number."""
-    for seg in _SEGMENT_RE.finditer(text):
-        words = seg.group(0).split()
-        lowers = [w.lower() for w in words]
-        ok_edge = [not (w in stop or w.isdigit()) for w in lowers]
+                      counts: dict[str, float], capitalised: set[str]) -> None:
+    """Count n-grams (n <= 3) that neither start nor end with a stop word or a number.
+
+    Written as comprehensions over whole segments: this is the hot loop of prediction.
+    """
+    for seg in _SEGMENT_RE.findall(text):
+        words = seg.split()
+        low = [w.lower() for w in words]
+        ok = [not (w in stop or w.isdigit()) for w in low]
         cap = [w[:1].isupper() for w in words]
-        n_words = len(words)
-        for i in range(n_words):
-            if not ok_edge[i]:
+        n = len(low)
+        grams = [low[i] for i in range(n) if ok[i]]
+        if max_ngram >= 2:
+            grams += [f"{low[i]} {low[i + 1]}" for i in range(n - 1) if ok[i] and ok[i + 1]]
+        if max_ngram >= 3:
+            grams += [f"{low[i]} {low[i + 1]} {low[i + 2]}" for i in range(n - 2) if ok[i] and ok[i + 2]]
+        for g in grams:
+            counts[g] = counts.get(g, 0.0) + weight
+        # A proper name: a whole run of capitalised words away from the start of a segment
+        # ("ở Ai Cập", "biển Địa Trung Hải"), not a piece of a longer run ("Địa Trung").
+        i = 1
+        while i < n:
+            if not cap[i]:
+                i += 1
                 continue
-            for n in range(1, min(max_ngram, n_words - i) + 1):
-                j = i + n - 1
-                if not ok_edge[j]:
-                    continue
-                phrase = " ".join(lowers[i : j + 1]) if n > 1 else lowers[i]
-                if n > 1 and phrase in stop:
-                    continue
-                counts[phrase] = counts.get(phrase, 0.0) + weight
-                if phrase not in surfaces:
-                    surfaces[phrase] = " ".join(words[i : j + 1])
-                # Written with capitals away from the start of a sentence: a proper name.
-                if i > 0 and all(cap[i : j + 1]):
-                    capitalised[phrase] = capitalised.get(phrase, 0) + 1
+            j = i
+            while j + 1 < n and cap[j + 1]:
+                j += 1
+            if j - i < max_ngram and ok[i] and ok[j]:
+                capitalised.add(" ".join(low[i : j + 1]))
+            i = j + 1
+
+
+def _surface(phrase: str, title: str, body: str) -> str:
+    """How the article writes the phrase (its first occurrence), e.g. "Ai Cập" for "ai cập"."""
+    for text in (title, body):
+        m = re.search(r"(?<!\w)" + r"\s+".join(map(re.escape, phrase.split())) + r"(?!\w)", text, re.IGNORECASE)
+        if m:
+            return " ".join(m.group(0).split())
+    return phrase
 
 
 def extract_keywords(title: str, body: str, idf, n_docs: int, params: KeywordParams) -> list[Keyword]:
     """Top key phrases of an article. ``idf(term) -> float | None`` gives corpus rarity."""
     stop = stopwords()
     counts: dict[str, float] = {}
-    surfaces: dict[str, str] = {}
-    capitalised: dict[str, int] = {}
-    _count_candidates(title, params.max_ngram, stop, params.title_weight, counts, surfaces, capitalised)
-    _count_candidates(body, params.max_ngram, stop, 1.0, counts, surfaces, capitalised)
+    capitalised: set[str] = set()
+    body = body[:MAX_CHARS]
+    _count_candidates(title, params.max_ngram, stop, params.title_weight, counts, capitalised)
+    _count_candidates(body, params.max_ngram, stop, 1.0, counts, capitalised)
+    for phrase in stop.intersection(counts):  # multi-word stop phrases ("cho biết")
+        del counts[phrase]
     if not counts:
         return []
     max_idf = math.log(n_docs + 1) + 1.0
+    unseen_once, unseen_repeated = max_idf * 0.5, max_idf
 
     def rarity(phrase: str, tf: float) -> float:
-        words = phrase.split(" ")
-        if len(words) <= 2:
+        if phrase.count(" ") < 2:
             value = idf(phrase)
         else:  # trigrams are not in the vocabulary: the rarer of their two bigrams
-            parts = [idf(" ".join(words[:2])), idf(" ".join(words[1:]))]
-            value = None if None in parts else max(parts)
+            a, b, c = phrase.split(" ")
+            first, second = idf(f"{a} {b}"), idf(f"{b} {c}")
+            value = None if first is None or second is None else max(first, second)
         if value is None:
             # Unseen in the corpus: rare, but possibly noise; trust it only if repeated.
-            value = max_idf if tf >= 2 else max_idf * 0.5
+            return unseen_repeated if tf >= 2 else unseen_once
         return value
 
     def doc_freq(term: str) -> float:
@@ -84,24 +108,37 @@ def extract_keywords(title: str, body: str, idf, n_docs: int, params: KeywordPar
         # smooth idf = ln((1 + n) / (1 + df)) + 1  =>  df = (1 + n) / e^(idf - 1) - 1
         return 0.0 if value is None else max((n_docs + 1) / math.exp(value - 1.0) - 1.0, 0.0)
 
-    # A cheap first ranking (frequency x rarity x length) keeps the finer scoring to a shortlist.
-    bonus = params.length_weight + params.cohesion_weight + params.proper_name_boost
-    first = sorted(((1.0 + math.log(tf)) * rarity(p, tf) * (1 + bonus * (p.count(" ") > 0)), p) for p, tf in counts.items())
-    shortlist = [p for _, p in first[-(params.top_k * 8):]]
+    def cohesion(a: str, b: str) -> float:
+        """How much two syllables behave as one word: df(a b) / min(df(a), df(b)), in [0, 1]."""
+        rarest = min(doc_freq(a), doc_freq(b))
+        return min(doc_freq(f"{a} {b}") / rarest, 1.0) if rarest > 0 else 0.0
+
+    def quality(phrase: str) -> float:
+        """Phrase-ness: the weakest link between adjacent syllables; names count as whole."""
+        if phrase in capitalised:
+            return 1.0
+        words = phrase.split(" ")
+        if len(words) == 1:
+            return params.unigram_quality
+        return min(cohesion(a, b) for a, b in zip(words, words[1:])) ** params.cohesion_power
+
+    # A cheap first ranking (frequency x rarity, names boosted) keeps the finer scoring to a
+    # shortlist; multi-word phrases get their best possible quality there.
+    log = math.log
+    length_bonus = 1 + params.length_weight
+    first = sorted(
+        ((1.0 + log(tf)) * rarity(p, tf) * (length_bonus if " " in p else params.unigram_quality)
+         * (params.proper_name_boost if p in capitalised else 1.0), p)
+        for p, tf in counts.items()
+    )
+    shortlist = [p for _, p in first[-(params.top_k * params.shortlist_factor):]]
 
     scored: list[tuple[float, str]] = []
     for phrase in shortlist:
         tf = counts[phrase]
-        words = phrase.split(" ")
-        cohesion = 0.0
-        if len(words) > 1:
-            # How much the phrase behaves like one word: as common as its rarest syllable.
-            df_phrase = doc_freq(" ".join(words[:2]))
-            rarest = min(doc_freq(w) for w in words) or 1.0
-            cohesion = min(df_phrase / rarest, 1.0)
-        score = (1.0 + math.log(tf)) * rarity(phrase, tf)
-        score *= 1.0 + params.cohesion_weight * cohesion + params.length_weight * (len(words) - 1)
-        if capitalised.get(phrase, 0) >= 1:
+        n_words = phrase.count(" ") + 1
+        score = (1.0 + log(tf)) * rarity(phrase, tf) * quality(phrase) * (1 + params.length_weight * (n_words > 1))
+        if phrase in capitalised:
             score *= params.proper_name_boost
         scored.append((score, phrase))
     scored.sort(key=lambda x: (-x[0], x[1]))
@@ -115,4 +152,4 @@ def extract_keywords(title: str, body: str, idf, n_docs: int, params: KeywordPar
             continue  # a sub- or super-phrase of one already chosen
         chosen.append((phrase, score))
     top = chosen[0][1] if chosen else 1.0
-    return [Keyword(surfaces[p], round(s / top, 4)) for p, s in chosen]
+    return [Keyword(_surface(p, title, body), round(s / top, 4)) for p, s in chosen]

@@ -7,6 +7,7 @@ from pathlib import Path
 from .bundle import CONFIG_NAME, BundleError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+CURRENT_FILE = "CURRENT"  # in $NEWSLENS_HOME: the name of the serving registry version
 
 
 def models_home() -> Path:
@@ -29,11 +30,21 @@ def bundles_in(home: Path) -> list[Path]:
 
 
 def default_model_dir() -> Path:
-    """``$NEWSLENS_MODEL`` if set, else the newest bundle under ``$NEWSLENS_HOME``."""
+    """The bundle that answers when none is named.
+
+    ``$NEWSLENS_MODEL`` if set; else the registry's current version (``$NEWSLENS_HOME/CURRENT``);
+    else the newest bundle under ``$NEWSLENS_HOME``.
+    """
     env = os.environ.get("NEWSLENS_MODEL")
     if env:
         return Path(env)
     home = models_home()
+    try:
+        name = (home / CURRENT_FILE).read_text(encoding="utf-8").strip()
+    except (FileNotFoundError, NotADirectoryError):
+        name = ""
+    if name:
+        return home / name
     found = bundles_in(home)
     if not found:
         raise BundleError(

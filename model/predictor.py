@@ -108,6 +108,49 @@ class Predictor:
         return out
 
 
+class LivePredictor:
+    """The default model, followed: reloads when the registry's ``current`` pointer moves.
+
+    ``get()`` checks the pointer at most every ``check_every_s`` seconds. A new model is
+    loaded completely before it replaces the old one, and requests that already hold the
+    old ``Predictor`` finish with it, so a promotion never fails a request.
+    """
+
+    def __init__(self, check_every_s: float = 2.0):
+        self.check_every_s = check_every_s
+        self._lock = threading.Lock()
+        self._predictor = Predictor.load(paths.default_model_dir())
+        self._checked = time.monotonic()
+
+    def get(self) -> Predictor:
+        if time.monotonic() - self._checked >= self.check_every_s:
+            self.refresh()
+        return self._predictor
+
+    def refresh(self) -> bool:
+        """Load the default model if it changed; True when it did."""
+        with self._lock:
+            self._checked = time.monotonic()
+            try:
+                path = str(paths.default_model_dir().resolve())
+            except bundle.BundleError:
+                return False  # keep serving what we have
+            if path == self._predictor.info.path:
+                return False
+            try:
+                fresh = Predictor.load(path)
+            except bundle.BundleError:
+                return False  # a damaged new model never replaces a working one
+            self._predictor = fresh
+            return True
+
+    def predict(self, text: str, title: str = "") -> Prediction:
+        return self.get().predict(text, title)
+
+    def predict_batch(self, texts: Sequence[str], titles: Sequence[str] | None = None) -> list[Prediction]:
+        return self.get().predict_batch(texts, titles)
+
+
 _default: Predictor | None = None
 _default_lock = threading.Lock()
 

@@ -10,7 +10,6 @@ import re
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.sparse as sp
 
 from .text import Sentence, tokenize
 
@@ -59,23 +58,16 @@ class SentenceScorer:
 _DEFAULT_WEIGHTS = np.array([0, 1.0, 1.0, 0.3, -0.5, 0.3, -0.5, -0.5, 1.0, 0.5, 0, 0, -1.0, 0.2], np.float32)
 
 
-def sentence_features(
-    sentences: list[Sentence],
-    sentence_vectors: sp.csr_matrix,
-    doc_vector: sp.csr_matrix,
-    title_vector: sp.csr_matrix | None,
-) -> np.ndarray:
-    """Feature matrix [n_sentences, len(FEATURE_NAMES)]; vectors are L2-normalised TF-IDF rows."""
+def sentence_features(sentences: list[Sentence], doc_sim: np.ndarray, title_sim: np.ndarray) -> np.ndarray:
+    """Feature matrix [n_sentences, len(FEATURE_NAMES)].
+
+    ``doc_sim`` and ``title_sim`` are cosine similarities of each sentence's TF-IDF vector to
+    the whole article and to its headline (0 without one).
+    """
     n = len(sentences)
     out = np.zeros((n, len(FEATURE_NAMES)), np.float32)
     if n == 0:
         return out
-    doc_sim = np.asarray((sentence_vectors @ doc_vector.T).todense()).ravel()
-    title_sim = (
-        np.asarray((sentence_vectors @ title_vector.T).todense()).ravel()
-        if title_vector is not None and title_vector.nnz
-        else np.zeros(n)
-    )
     first_paragraph = sentences[0].paragraph
     for i, s in enumerate(sentences):
         tokens = tokenize(s.text)

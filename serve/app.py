@@ -7,7 +7,7 @@ from pathlib import Path
 import gradio as gr
 
 from model.paths import REPO_ROOT
-from model.predictor import Predictor
+from model.predictor import LivePredictor, Predictor
 from model.results import Prediction
 from model.text import normalize, split_sentences
 
@@ -72,12 +72,16 @@ def empty_outputs(message: str):
     return message, None, None, [], "", []
 
 
-def build_app(predictor: Predictor) -> gr.Blocks:
+def build_app(source: Predictor | LivePredictor) -> gr.Blocks:
+    """The page. ``source`` is a fixed ``Predictor`` or a ``LivePredictor`` that follows the registry."""
+    current = source.get if isinstance(source, LivePredictor) else (lambda: source)
+    predictor = current()
+
     def analyse(text: str, title: str = ""):
         if not text or not text.strip():
             return empty_outputs(EMPTY_MESSAGE)
         try:
-            result = predictor.predict(text, title or "")
+            result = current().predict(text, title or "")
         except (ValueError, TypeError) as e:
             return empty_outputs(f"⚠️ {e}")
         return render_result(text, result)
@@ -116,9 +120,10 @@ def theme() -> gr.themes.Base:
 
 
 def launch(model: str | None = None, host: str = "127.0.0.1", port: int = 7860, **kwargs) -> None:
-    predictor = Predictor.load(model)
-    log.info("serving %s on http://%s:%d", predictor.info.path, host, port)
-    demo = build_app(predictor)
+    # With no model named, follow the registry: a promoted model is served without a restart.
+    source = Predictor.load(model) if model else LivePredictor()
+    log.info("serving %s on http://%s:%d", (source if model else source.get()).info.path, host, port)
+    demo = build_app(source)
     demo.queue(default_concurrency_limit=4).launch(server_name=host, server_port=port, theme=theme(), **kwargs)
 
 

@@ -16,6 +16,7 @@ from model.paths import default_model_dir
 
 from .config import ConfigError, load_config
 from .data import SUFFIXES, DataValidationError
+from .registry import RegistryError
 
 log = logging.getLogger("newslens")
 
@@ -65,6 +66,70 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_retrain(args: argparse.Namespace) -> int:
+    from .retrain import retrain
+
+    result = retrain(args.data, tolerance=args.tolerance, force=args.force, labels=args.labels,
+                     kind=args.kind, progress=not args.quiet)
+    print(result.report.render(), file=sys.stderr)
+    print(result.table())
+    if result.promoted:
+        note = " (forced: " + "; ".join(result.reasons) + ")" if result.forced else ""
+        print(f"promoted {result.candidate.name}{note}; it is now the current model (was {result.current}).")
+    else:
+        print(f"kept {result.current}: candidate {result.candidate.name} was not promoted because")
+        for reason in result.reasons:
+            print(f"  - {reason}")
+        print(f"Inspect it with `newslens models show {result.candidate.name}`; "
+              f"`newslens models promote {result.candidate.name}` overrides.")
+    return 0
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from .registry import Registry
+
+    registry = Registry()
+    current = registry.current_name()
+    if args.action == "list":
+        versions = registry.versions()
+        if not versions:
+            print(f"no models in {registry.home}; train one with `newslens train`.")
+        for v in versions:
+            info = v.info
+            holdout = v.config.get("metrics", {}).get("holdout", {}) or {}
+            acc = (holdout.get("type") or {}).get("accuracy")
+            print(f"{'*' if v.name == current else ' '} {v.name}  {info.get('registered', '?'):25}  "
+                  f"{info.get('status', '?'):9} parent={info.get('parent') or '-':6} "
+                  f"reason={info.get('reason', '?')}{' (forced)' if info.get('forced') else ''}"
+                  f"{'' if acc is None else f'  holdout type acc {acc:.4f}'}")
+    elif args.action == "show":
+        if not args.version:
+            raise ValueError("`newslens models show` needs a version, e.g. v0002.")
+        v = registry.get(args.version)
+        keep = ("name", "kind", "registry", "type_labels", "topic_labels", "data", "train_seconds", "created")
+        out = {k: v.config.get(k) for k in keep}
+        out["metrics"] = {name: {t: (m.get(t) and {k: x for k, x in m[t].items() if not isinstance(x, (list, dict))})
+                                 for t in ("type", "topics", "keywords", "summary")}
+                          for name, m in v.config.get("metrics", {}).items()}
+        out["path"] = str(v.path)
+        out["current"] = v.name == current
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+    elif args.action == "promote":
+        if not args.version:
+            raise ValueError("`newslens models promote` needs a version, e.g. v0002.")
+        name = registry.get(args.version).name
+        registry.set_current(name, "manual promote")
+        print(f"{name} is now the current model (was {current}).")
+    elif args.action == "rollback":
+        v = registry.rollback()
+        print(f"{v.name} is now the current model (was {current}).")
+    elif args.action == "check":
+        problems = registry.check()
+        print("registry is valid" if not problems else "\n".join(problems))
+        return 0 if not problems else 1
+    return 0
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     from serve.app import launch
 
@@ -91,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or info logs")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("train", help="train a model (default config: VNTC, DANeS, VietNews)")
+    p = sub.add_parser("train", help="train a model (default config: VNTC, DANeS, VietNews) and make it current")
     p.add_argument("--config", help="training config JSON (default: training/default_config.json)")
     p.add_argument("--out", help="bundle folder to write (default: a new folder under $NEWSLENS_HOME)")
     p.add_argument("--data-root", help="folder that relative data paths start from (default: $NEWSLENS_DATA or ../shared/data)")
@@ -107,6 +172,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="bundle folder (default: the default model)")
     p.add_argument("input", nargs="?", default="-", help="a .txt article, a data file, or - for stdin (default)")
     p.set_defaults(func=_cmd_predict)
+
+    p = sub.add_parser("retrain", help="retrain on new labelled data; promote only if no task gets worse")
+    p.add_argument("--data", action="append", required=True, help="new labelled data file; repeat for several")
+    p.add_argument("--kind", default="baseline", choices=["baseline", "transformer"])
+    p.add_argument("--tolerance", type=float, default=0.005, help="smallest drop of a holdout metric that blocks a promotion (default 0.005; "
+                   "a larger drop is allowed only when it is within the metric's sampling noise)")
+    p.add_argument("--force", action="store_true", help="promote even if a task gets worse (recorded as forced)")
+    p.add_argument("--labels", help="'current' to keep the current label set, or a JSON file {\"type\": [...], \"topics\": [...]}")
+    p.set_defaults(func=_cmd_retrain)
+
+    p = sub.add_parser("models", help="the model registry: list, show V, promote V, rollback, check")
+    p.add_argument("action", choices=["list", "show", "promote", "rollback", "check"])
+    p.add_argument("version", nargs="?", help="a version such as v0002 (for show and promote)")
+    p.set_defaults(func=_cmd_models)
 
     p = sub.add_parser("serve", help="start the web app")
     p.add_argument("--model", help="bundle folder (default: the default model)")
@@ -130,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     try:
         return args.func(args)
-    except (DataValidationError, BundleError, ConfigError, ValueError, UnicodeDecodeError) as e:
+    except (DataValidationError, BundleError, ConfigError, RegistryError, ValueError, UnicodeDecodeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

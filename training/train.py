@@ -1,9 +1,16 @@
-"""Train a bundle from a config: read and validate data, fit, evaluate, save with a card."""
+"""Train a bundle from a config: read and validate data, fit, evaluate, save with a card.
+
+``train(config, out=DIR)`` writes one bundle trained on all the data. Without ``out`` the
+bundle becomes the next version of the registry under $NEWSLENS_HOME and its current model;
+a small fixed holdout is then carved from the training data once, kept out of every model
+of that registry, and used to compare versions safely (see ``registry.py``).
+"""
 from __future__ import annotations
 
 import logging
 import os
 import platform
+import shutil
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -11,7 +18,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from model.paths import models_home
+from model.baseline import BaselineModel
 from model.predictor import Predictor
 
 from .baseline import fit_baseline
@@ -19,6 +26,7 @@ from .card import render_card
 from .config import TrainConfig
 from .data import DataValidationError, Record, fingerprint, read_records
 from .evaluate import evaluate, headline
+from .registry import Registry, holdout_file, record_key, split_holdout, write_holdout
 
 log = logging.getLogger("newslens.train")
 
@@ -60,46 +68,85 @@ def new_version() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
 
 
-def train(config: TrainConfig, out: str | os.PathLike | None = None, progress: bool = True) -> Path:
-    """Train per ``config``; write the bundle to ``out`` or a new folder under $NEWSLENS_HOME."""
+def fit_and_save(
+    records: list[Record],
+    config: TrainConfig,
+    target: Path,
+    train_prints: list[dict[str, Any]],
+    progress: bool,
+    holdout: list[Record] | None = None,
+    extra_meta: dict[str, Any] | None = None,
+) -> tuple[BaselineModel, Path]:
+    """Fit on ``records``, save to ``target``, evaluate the saved bundle, save again with metrics."""
     started = time.perf_counter()
-    train_paths = [config.resolve(p) for p in config.train]
-    eval_paths = [config.resolve(p) for p in config.evaluate]
-    records, train_prints = read_files(train_paths, progress)
-    log.info("training data: %d articles from %d file(s)", len(records), len(train_paths))
     model = fit_baseline(records, config.baseline, progress)
     train_seconds = time.perf_counter() - started
     log.info("fitted in %.1f s", train_seconds)
-
-    version = new_version()
-    target = Path(out) if out else models_home() / f"{config.name}-{version}"
     meta = {
         "name": config.name,
-        "version": version,
+        "version": new_version(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "versions": library_versions(),
-        "data": {"train": train_prints},
+        "data": {"train": train_prints, "records_used": len(records)},
         "train_config": config.to_dict(),
         "train_seconds": round(train_seconds, 1),
         "metrics": {},
+        **(extra_meta or {}),
     }
     model.meta = meta
     # Save first, so evaluation exercises exactly what users will load.
     path = model.save(target, render_card(meta))
-    if eval_paths:
+    eval_paths = [config.resolve(p) for p in config.evaluate]
+    if eval_paths or holdout:
         predictor = Predictor.load(path)
         for eval_path in eval_paths:
             eval_records, info = read_files([eval_path], progress)
             log.info("evaluating on %s (%d articles)", eval_path, len(eval_records))
             result = evaluate(predictor, eval_records, progress)
-            meta["metrics"][_short_name(eval_path)] = {"file": info[0], **result}
-            log.info("%s: %s", _short_name(eval_path), headline(result))
-        model.meta = meta
+            meta["metrics"][short_name(eval_path)] = {"file": info[0], **result}
+            log.info("%s: %s", short_name(eval_path), headline(result))
+        if holdout:
+            meta["metrics"]["holdout"] = evaluate(predictor, holdout, progress)
         path = model.save(target, render_card(meta))
-    return path
+    return model, path
 
 
-def _short_name(path: Path) -> str:
+def train(config: TrainConfig, out: str | os.PathLike | None = None, progress: bool = True,
+          registry: Registry | None = None) -> Path:
+    """Train per ``config``; write the bundle to ``out``, or register it (see module doc)."""
+    records, train_prints = read_files([config.resolve(p) for p in config.train], progress)
+    log.info("training data: %d articles from %d file(s)", len(records), len(config.train))
+    if out is not None:
+        return fit_and_save(records, config, Path(out), train_prints, progress)[1]
+
+    registry = registry or Registry()
+    staging = registry.staging_dir()
+    try:
+        records, holdout = apply_holdout(registry, records, train_prints)
+        _, staged = fit_and_save(records, config, staging / "bundle", train_prints, progress, holdout)
+        parent = registry.current_name()
+        version = registry.add(staged, {"parent": parent, "reason": "train", "status": "promoted", "forced": False})
+        registry.set_current(version.name, "train")
+        log.info("registered %s as the current model", version.name)
+        return version.path
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def apply_holdout(registry: Registry, records: list[Record], sources: list[dict[str, Any]]) -> tuple[list[Record], list[Record]]:
+    """(records to train on, holdout): the registry's fixed holdout, made on first use."""
+    existing = holdout_file(registry)
+    if existing is None:
+        train_part, holdout = split_holdout(records)
+        write_holdout(registry, holdout, sources)
+        log.info("registry holdout: %d articles set aside (never trained on)", len(holdout))
+        return train_part, holdout
+    holdout = read_records(existing)
+    held = {record_key(r) for r in holdout}
+    return [r for r in records if record_key(r) not in held], holdout
+
+
+def short_name(path: Path) -> str:
     """``vntc/test`` for ``.../vntc/test.jsonl.gz``."""
     name = path.name
     for suffix in (".jsonl.gz", ".json.gz", ".jsonl", ".csv.gz", ".csv"):

@@ -1,0 +1,269 @@
+"""Retraining on new labelled data without ever serving a broken or worse model.
+
+1. validate the new files (stop on any problem, before training) and report what they add;
+2. train a candidate on the current model's training data plus the new data;
+3. evaluate candidate and current on the registry's fixed holdout, task by task;
+4. promote only if no task got worse beyond the tolerance (``force`` overrides, recorded).
+
+The candidate is built in a staging folder and registered by an atomic rename; ``current``
+moves by an atomic file replace. A crash at any point leaves the old model serving.
+"""
+from __future__ import annotations
+
+import logging
+import shutil
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from model.predictor import Predictor
+
+from .config import TrainConfig, _build
+from .data import Record, read_many
+from .evaluate import evaluate
+from .registry import Registry, RegistryError, Version, record_key
+from .report import write_report
+from .train import apply_holdout, fit_and_save, read_files
+
+log = logging.getLogger("newslens.retrain")
+
+# The metrics that decide a promotion, per task (higher is better for all of them).
+GATE_METRICS = {
+    "type": ("accuracy", "macro_f1"),
+    "topics": ("micro_f1", "macro_f1"),
+    "keywords": ("f1_at_5_exact", "f1_at_5_partial"),
+    "summary": ("rouge1", "rouge2", "rougeL"),
+}
+
+
+@dataclass
+class DataReport:
+    """What a batch of new data brings, shown before any training starts."""
+
+    files: list[str]
+    records: int
+    per_task: dict[str, int]
+    label_counts: dict[str, dict[str, int]]
+    new_labels: dict[str, list[str]]
+    duplicates_of_existing: int
+    duplicates_within: int
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    dropped_labels: dict[str, int] = field(default_factory=dict)
+
+    def render(self) -> str:
+        lines = [f"New data: {self.records} article(s) from {', '.join(self.files)}"]
+        lines.append("  labelled: " + ", ".join(f"{t} {n}" for t, n in self.per_task.items()))
+        for task, counts in self.label_counts.items():
+            if counts:
+                top = ", ".join(f"{l} {n}" for l, n in sorted(counts.items(), key=lambda x: -x[1])[:12])
+                lines.append(f"  {task} labels: {top}")
+        for task, labels in self.new_labels.items():
+            if labels:
+                lines.append(f"  NOTICE: new {task} label(s) not known to the current model: {', '.join(labels)} "
+                             "(the label set will grow; use --labels current to keep the taxonomy fixed)")
+        for task, n in self.dropped_labels.items():
+            if n:
+                lines.append(f"  {n} {task} label(s) outside the fixed taxonomy were ignored (--labels)")
+        lines.append(f"  duplicates of existing training data: {self.duplicates_of_existing}; "
+                     f"repeated within the new data: {self.duplicates_within}")
+        if self.conflicts:
+            lines.append(f"  CONFLICTS: {len(self.conflicts)} article(s) carry different labels for the same text:")
+            for c in self.conflicts[:10]:
+                lines.append(f"    {c['id']}: {c['task']} {c['labels']}")
+        return "\n".join(lines)
+
+
+@dataclass
+class RetrainResult:
+    candidate: Version
+    current: str | None
+    promoted: bool
+    forced: bool
+    reasons: list[str]
+    comparison: dict[str, dict[str, dict[str, float | None]]]
+    report: DataReport
+
+    def table(self) -> str:
+        rows = [f"{'task / metric':28} {'current':>9} {'candidate':>9} {'change':>8} {'allowed':>8}"]
+        for task, metrics in self.comparison.items():
+            for name, v in metrics.items():
+                cur, cand = v["current"], v["candidate"]
+                change = "" if cur is None or cand is None else f"{cand - cur:+.4f}"
+                allowed = "" if v["allowed_drop"] is None else f"-{v['allowed_drop']:.4f}"
+                rows.append(f"{task + ' ' + name:28} {_f(cur):>9} {_f(cand):>9} {change:>8} {allowed:>8}")
+        return "\n".join(rows)
+
+
+def _f(x: float | None) -> str:
+    return "-" if x is None else f"{x:.4f}"
+
+
+def restrict_labels(records: list[Record], taxonomy: dict[str, set[str]]) -> tuple[list[Record], dict[str, int]]:
+    """Drop labels outside a fixed taxonomy (the record stays, unlabelled for that task)."""
+    from dataclasses import replace
+
+    dropped: Counter[str] = Counter()
+    out = []
+    for r in records:
+        changes: dict[str, Any] = {}
+        if r.type is not None and "type" in taxonomy and r.type not in taxonomy["type"]:
+            changes["type"] = None
+            dropped["type"] += 1
+        if r.topics is not None and "topics" in taxonomy:
+            kept = tuple(t for t in r.topics if t in taxonomy["topics"])
+            if len(kept) != len(r.topics):
+                dropped["topics"] += len(r.topics) - len(kept)
+                changes["topics"] = kept or None
+        out.append(replace(r, **changes) if changes else r)
+    return out, dict(dropped)
+
+
+def inspect_new_data(files: list[str], new: list[Record], existing: list[Record],
+                     known_labels: dict[str, set[str]], dropped: dict[str, int]) -> DataReport:
+    existing_keys = {record_key(r) for r in existing}
+    seen: dict[str, Record] = {}
+    within = 0
+    conflicts = []
+    for r in new:
+        key = record_key(r)
+        if key in seen:
+            within += 1
+            other = seen[key]
+            for task in ("type", "topics"):
+                a, b = getattr(r, task), getattr(other, task)
+                if a is not None and b is not None and (set(a) if task == "topics" else a) != (set(b) if task == "topics" else b):
+                    conflicts.append({"id": r.id, "task": task, "labels": [b, a]})
+        else:
+            seen[key] = r
+    existing_by_key = {record_key(r): r for r in existing}
+    for r in new:
+        old = existing_by_key.get(record_key(r))
+        if old is not None and r.type is not None and old.type is not None and r.type != old.type:
+            conflicts.append({"id": r.id, "task": "type", "labels": [old.type, r.type]})
+    label_counts = {
+        "type": dict(Counter(r.type for r in new if r.type is not None)),
+        "topics": dict(Counter(t for r in new if r.topics for t in r.topics)),
+    }
+    new_labels = {task: sorted(set(counts) - known_labels.get(task, set())) for task, counts in label_counts.items()}
+    return DataReport(
+        files=files,
+        records=len(new),
+        per_task={t: sum(getattr(r, t) is not None for r in new) for t in ("type", "topics", "tags", "summary")},
+        label_counts=label_counts,
+        new_labels=new_labels,
+        duplicates_of_existing=sum(record_key(r) in existing_keys for r in new),
+        duplicates_within=within,
+        conflicts=conflicts,
+        dropped_labels=dropped,
+    )
+
+
+def allowed_drop(value: float, n: int, tolerance: float) -> float:
+    """The drop we accept: the tolerance, or the metric's sampling noise on n holdout articles
+    (one standard error, sqrt(p(1-p)/n)) when that is larger. On a small holdout a change
+    smaller than its noise says nothing about the model, and rejecting on it would make
+    every retrain a coin toss."""
+    return max(tolerance, float(np.sqrt(max(value * (1 - value), 0.0) / max(n, 1))))
+
+
+def compare(current: dict[str, Any], candidate: dict[str, Any], tolerance: float) -> tuple[dict, list[str]]:
+    """Per-task comparison and the reasons to reject (empty = promote)."""
+    table: dict[str, dict[str, dict[str, float | None]]] = {}
+    reasons = []
+    for task, names in GATE_METRICS.items():
+        cur, cand = current.get(task), candidate.get(task)
+        if cur is None and cand is None:
+            continue
+        table[task] = {}
+        for name in names:
+            c = None if cur is None else cur[name]
+            d = None if cand is None else cand[name]
+            allowed = None if c is None else allowed_drop(c, cur["n"], tolerance)
+            table[task][name] = {"current": c, "candidate": d, "allowed_drop": allowed}
+            if c is not None and (d is None or d < c - allowed):
+                reasons.append(f"{task} {name} would drop from {c:.4f} to {_f(d)} (allowed drop {allowed:.4f} "
+                               f"on {cur['n']} holdout articles)")
+    return table, reasons
+
+
+def _known_labels(config: dict[str, Any]) -> dict[str, set[str]]:
+    return {"type": set(config.get("type_labels") or []), "topics": set(config.get("topic_labels") or [])}
+
+
+def retrain(
+    files: list[str],
+    registry: Registry | None = None,
+    tolerance: float = 0.005,
+    force: bool = False,
+    labels: str | None = None,
+    kind: str = "baseline",
+    progress: bool = True,
+) -> RetrainResult:
+    if kind != "baseline":
+        raise ValueError(f"--kind {kind}: only the baseline can be retrained in this version.")
+    registry = registry or Registry()
+    current = registry.current()
+    if current is None:
+        raise RegistryError(f"no current model in {registry.home}: train one first with `newslens train`.")
+
+    # 1. Validate the new data completely before anything else.
+    new = read_many(files)
+    previous_files = [Path(f["path"]) for f in current.config.get("data", {}).get("train", [])]
+    missing = [str(p) for p in previous_files if not p.is_file()]
+    if missing:
+        raise RegistryError(f"the current model's training data is missing: {', '.join(missing)}. "
+                            "Restore it (or set NEWSLENS_DATA) to retrain on top of it.")
+    existing, prints = read_files(previous_files, progress)
+    changed = [p["file"] for p, old in zip(prints, current.config["data"]["train"]) if p["sha256"] != old["sha256"]]
+    if changed:
+        log.warning("training file(s) changed since %s was trained: %s", current.name, ", ".join(changed))
+    known = _known_labels(current.config)
+    dropped: dict[str, int] = {}
+    if labels is not None:
+        taxonomy = known if labels == "current" else _read_taxonomy(labels)
+        new, dropped = restrict_labels(new, taxonomy)
+    report = inspect_new_data([str(f) for f in files], new, existing, known, dropped)
+    log.info("%s", report.render())
+
+    # 2. Train the candidate on old + new data (holdout excluded), in a staging folder.
+    config_dict = dict(current.config["train_config"])
+    config = _build(TrainConfig, config_dict, f"{current.name}/config.json train_config")
+    config.evaluate = []
+    new_files, new_prints = [Path(f) for f in files], []
+    _, new_prints = read_files(new_files, progress=False)
+    records, holdout = apply_holdout(registry, existing + new, prints + new_prints)
+    staging = registry.staging_dir()
+    try:
+        _, staged = fit_and_save(records, config, staging / "bundle", prints + new_prints, progress, holdout,
+                                 extra_meta={"retrained_from": current.name, "new_data": new_prints})
+        # 3. Both models on the same holdout.
+        candidate_metrics = Predictor.load(staged).model.meta["metrics"]["holdout"]
+        current_metrics = evaluate(Predictor.load(current.path), holdout, progress)
+        comparison, reasons = compare(current_metrics, candidate_metrics, tolerance)
+        promoted = force or not reasons
+        write_report(staged, current, current_metrics, candidate_metrics, comparison, reasons, promoted, force, registry)
+        info = {"parent": current.name, "reason": "retrain", "status": "promoted" if promoted else "rejected",
+                "forced": bool(force and reasons), "rejection_reasons": reasons, "tolerance": tolerance,
+                "new_data": [p["file"] for p in new_prints], "comparison": comparison}
+        version = registry.add(staged, info)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    # 4. Switch only now, atomically.
+    if promoted:
+        registry.set_current(version.name, "retrain (forced)" if force and reasons else "retrain")
+    return RetrainResult(version, current.name, promoted, bool(force and reasons), reasons, comparison, report)
+
+
+def _read_taxonomy(path: str) -> dict[str, set[str]]:
+    """A JSON file {"type": [...], "topics": [...]}."""
+    import json
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as e:
+        raise ValueError(f"--labels {path}: expected 'current' or a JSON file "
+                         f"{{\"type\": [...], \"topics\": [...]}} ({e}).") from None
+    return {k: set(v) for k, v in data.items() if k in ("type", "topics")}
