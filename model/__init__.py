@@ -5,12 +5,14 @@
     result.type.label, result.topics.labels, result.keywords, result.summary.text
 """
 from .bundle import BundleError
-from .predictor import Predictor, default_predictor, predict
-from .results import Keyword, ModelInfo, Prediction, Summary, TopicsPrediction, TypePrediction
+from .predictor import LivePredictor, Predictor, default_predictor, predict
+from .results import Explanation, Keyword, ModelInfo, Prediction, Summary, TopicsPrediction, TypePrediction
 
 __all__ = [
     "BundleError",
+    "Explanation",
     "Keyword",
+    "LivePredictor",
     "ModelInfo",
     "Prediction",
     "Predictor",

@@ -11,7 +11,7 @@ from typing import Sequence
 from . import bundle, paths
 from .baseline import KIND as BASELINE_KIND
 from .baseline import BaselineModel
-from .results import ModelInfo, Prediction
+from .results import Explanation, ModelInfo, Prediction
 from .text import normalize
 
 NOT_VIETNAMESE_WARNING = (
@@ -70,7 +70,8 @@ class Predictor:
         info = ModelInfo(
             name=config.get("name", folder.name),
             kind=kind,
-            version=str(config.get("version", folder.name)),
+            # the registry's number when registered ("v0003"), else the training timestamp
+            version=str(config.get("registry", {}).get("version") or config.get("version", folder.name)),
             path=str(folder.resolve()),
         )
         return cls(model, info)
@@ -81,6 +82,13 @@ class Predictor:
 
     def predict(self, text: str, title: str = "") -> Prediction:
         return self.predict_batch([text], [title])[0]
+
+    def explain(self, text: str, title: str = "", label: str | None = None, top: int = 10) -> Explanation:
+        """The terms that pushed the type decision (for ``label``, default: the predicted one)."""
+        check_text(text if not title.strip() else text or title)
+        terms = self.model.type_contributions(text, title, label, top)
+        chosen = label or self.predict(text, title).type.label
+        return Explanation(chosen, [(t, round(w, 6)) for t, w in terms])
 
     def predict_batch(self, texts: Sequence[str], titles: Sequence[str] | None = None) -> list[Prediction]:
         if isinstance(texts, str):

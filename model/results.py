@@ -40,6 +40,18 @@ class Summary:
 
 
 @dataclass(frozen=True)
+class Explanation:
+    """Why the type was chosen: the terms of the article that pushed it most.
+
+    For the TF-IDF baseline a term's weight is its tf-idf value times the classifier
+    weight for the label (its exact share of the label's score).
+    """
+
+    label: str
+    terms: list[tuple[str, float]]
+
+
+@dataclass(frozen=True)
 class ModelInfo:
     """Which bundle answered: enough to reproduce or report a prediction."""
 

@@ -153,8 +153,10 @@ def _csv_cell(key: str | None, value: str | None, name: str, line: int, problems
     return value
 
 
-def _validate(obj: dict[str, Any], name: str, line: int, problems: list[Problem]) -> Record | None:
+def _validate(obj: dict[str, Any], name: str, line: int, problems: list[Problem], ignore_unknown: bool = False) -> Record | None:
     before = len(problems)
+    if ignore_unknown:
+        obj = {k: v for k, v in obj.items() if k in SCHEMA}
     for key in obj:
         if key not in SCHEMA:
             problems.append(Problem(name, line, key, f"unknown field (allowed: {', '.join(SCHEMA)})"))
@@ -202,25 +204,32 @@ def _validate(obj: dict[str, Any], name: str, line: int, problems: list[Problem]
 
 def read_records(path: str | os.PathLike) -> list[Record]:
     """Read and validate one data file; raise ``DataValidationError`` listing every problem."""
+    records, problems = read_records_lenient(path, ignore_unknown=False)
+    if problems:
+        raise DataValidationError(problems)
+    return records
+
+
+def read_records_lenient(path: str | os.PathLike, ignore_unknown: bool = True) -> tuple[list[Record], list[Problem]]:
+    """The records that are valid and the problems of the others (for batch prediction,
+    where one bad row must not stop the rest). Unknown fields are ignored by default."""
     path = Path(path)
     name = str(path)
     if not path.exists():
-        raise DataValidationError([Problem(name, 0, None, "file not found")])
+        return [], [Problem(name, 0, None, "file not found")]
     if path.is_dir():
-        raise DataValidationError([Problem(name, 0, None, "is a directory; pass a .jsonl, .jsonl.gz or .csv file")])
+        return [], [Problem(name, 0, None, "is a directory; pass a .jsonl, .jsonl.gz or .csv file")]
     if not path.name.endswith(SUFFIXES):
-        raise DataValidationError([Problem(name, 0, None, f"unsupported file type; use one of {', '.join(SUFFIXES)}")])
+        return [], [Problem(name, 0, None, f"unsupported file type; use one of {', '.join(SUFFIXES)}")]
     problems: list[Problem] = []
     records: list[Record] = []
     for line, obj in _iter_raw(path, problems):
-        record = _validate(obj, name, line, problems)
+        record = _validate(obj, name, line, problems, ignore_unknown)
         if record is not None:
             records.append(record)
     if not records and not problems:
         problems.append(Problem(name, 0, None, "no records (the file is empty)"))
-    if problems:
-        raise DataValidationError(problems)
-    return records
+    return records, problems
 
 
 def read_many(paths: Iterable[str | os.PathLike]) -> list[Record]:

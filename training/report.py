@@ -52,7 +52,9 @@ def plot_confusion(metrics: dict[str, Any], path: Path, title: str) -> bool:
     return True
 
 
-def plot_per_class(before: dict[str, Any], after: dict[str, Any], path: Path) -> bool:
+def plot_per_class(before: dict[str, Any], after: dict[str, Any], path: Path,
+                   names: tuple[str, str] = ("current", "candidate"), title: str = "on the holdout") -> bool:
+    """F1 per type label and per topic label; ``before`` may be empty (one model only)."""
     panels = []
     for task, key in (("type", "per_class_f1"), ("topics", "per_label_f1")):
         a, b = (after.get(task) or {}).get(key), (before.get(task) or {}).get(key)
@@ -65,12 +67,13 @@ def plot_per_class(before: dict[str, Any], after: dict[str, Any], path: Path) ->
     for ax, (task, b, a) in zip(axes[:, 0], panels):
         labels = sorted(set(a) | set(b))
         x = np.arange(len(labels))
-        ax.bar(x - 0.2, [b.get(l, 0) for l in labels], 0.4, label="current")
-        ax.bar(x + 0.2, [a.get(l, 0) for l in labels], 0.4, label="candidate")
+        if b:
+            ax.bar(x - 0.2, [b.get(l, 0) for l in labels], 0.4, label=names[0])
+        ax.bar(x + (0.2 if b else 0), [a.get(l, 0) for l in labels], 0.4 if b else 0.6, label=names[1])
         ax.set_xticks(x, labels, rotation=45, ha="right", fontsize=8)
         ax.set_ylim(0, 1)
         ax.set_ylabel("F1")
-        ax.set_title(f"{task}: F1 per label on the holdout", fontsize=10)
+        ax.set_title(f"{task}: F1 per label {title}", fontsize=10)
         ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -1,0 +1,129 @@
+"""Benchmark of safe retraining: time to retrain the baseline with 1,000 new articles on top
+of the default data, and crash safety under kill -9 at random moments.
+
+    python bench/retrain.py                  # both parts
+    python bench/retrain.py --skip-kill      # timing only
+    python bench/retrain.py --kills 10
+
+Part 1 uses a registry under models/bench-registry (trained on the default config first if
+it has no current model); the new articles are vietnews/dev (1,000 labelled articles that
+no default model trains on). Part 2 copies that registry, starts `newslens retrain` in a
+subprocess, kills it with SIGKILL after a random delay, and checks that the registry is
+valid and its current model answers. Writes bench/results/retrain.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from model.paths import data_dir  # noqa: E402
+from model.predictor import Predictor  # noqa: E402
+from training.config import load_config  # noqa: E402
+from training.registry import Registry  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+NEW_DATA = "vietnews/dev.jsonl.gz"
+PROBE = "Đội tuyển Việt Nam giành chiến thắng 2-0 trước Thái Lan trong trận chung kết."
+
+
+def timed_retrain(home: Path, new_file: Path) -> dict:
+    from training.retrain import retrain
+    from training.train import train
+
+    registry = Registry(home)
+    out: dict = {}
+    if registry.current() is None:
+        start = time.perf_counter()
+        config = load_config()
+        config.evaluate = []
+        train(config, registry=registry)
+        out["initial_train_seconds"] = time.perf_counter() - start
+    start = time.perf_counter()
+    result = retrain([str(new_file)], registry=registry)
+    out["retrain_seconds"] = time.perf_counter() - start
+    out["new_articles"] = result.report.records
+    out["promoted"] = result.promoted
+    out["reasons"] = result.reasons
+    out["comparison"] = result.comparison
+    print(result.table())
+    return out
+
+
+def kill_test(home: Path, new_file: Path, kills: int, max_delay: float, seed: int = 0) -> list[dict]:
+    rng = random.Random(seed)
+    runs = []
+    for i in range(kills):
+        work = Path(tempfile.mkdtemp(prefix="newslens-kill-"))
+        try:
+            shutil.copytree(home, work / "models", symlinks=True)
+            env = {**os.environ, "NEWSLENS_HOME": str(work / "models")}
+            env.pop("NEWSLENS_MODEL", None)
+            before = Registry(work / "models").current_name()
+            proc = subprocess.Popen([sys.executable, "-m", "training.cli", "-q", "retrain", "--data", str(new_file)],
+                                    cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            delay = rng.uniform(0.5, max_delay)
+            time.sleep(delay)
+            finished = proc.poll() is not None
+            os.kill(proc.pid, signal.SIGKILL) if not finished else None
+            proc.wait()
+            registry = Registry(work / "models")
+            problems = registry.check()
+            current = registry.current_name()
+            answered = False
+            try:
+                os.environ["NEWSLENS_HOME"] = str(work / "models")
+                Predictor.load(registry.current().path).predict(PROBE)
+                answered = True
+            except Exception as e:  # noqa: BLE001 - report any failure as a failed check
+                problems.append(f"current model did not answer: {e}")
+            run = {"delay_s": round(delay, 2), "finished_before_kill": finished, "current_before": before,
+                   "current_after": current, "problems": problems, "valid": not problems and answered}
+            print(f"kill {i + 1}/{kills} after {delay:5.1f} s: {'valid' if run['valid'] else 'INVALID ' + str(problems)}"
+                  f" (current {before} -> {current})")
+            runs.append(run)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return runs
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--home", default=str(ROOT / "models" / "bench-registry"))
+    parser.add_argument("--kills", type=int, default=10)
+    parser.add_argument("--skip-kill", action="store_true")
+    parser.add_argument("--skip-timing", action="store_true")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    home = Path(args.home)
+    new_file = data_dir() / NEW_DATA
+    report: dict = {"cpus": os.cpu_count(), "new_data": str(new_file)}
+    if not args.skip_timing:
+        report["timing"] = timed_retrain(home, new_file)
+        print(f"retrain with {report['timing']['new_articles']} new articles: {report['timing']['retrain_seconds']:.1f} s "
+              f"(target <= 300 s); promoted: {report['timing']['promoted']}")
+    if not args.skip_kill:
+        max_delay = report.get("timing", {}).get("retrain_seconds", 240.0)
+        runs = kill_test(home, new_file, args.kills, max_delay)
+        report["kill9"] = {"runs": runs, "valid": sum(r["valid"] for r in runs), "total": len(runs)}
+        print(f"kill -9: registry valid and current model answering after {report['kill9']['valid']}/{len(runs)} kills")
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "retrain.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    print(f"wrote {RESULTS / 'retrain.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
