@@ -43,7 +43,7 @@ OWN_EXAMPLES = [
 # System fonts that cover Vietnamese; no web fonts, the app must work offline. The default
 # monospace font drew "Xã" as "Xā" in gr.Label rows, so monospace is overridden as well.
 FONTS = ["Noto Sans", "DejaVu Sans", "Segoe UI", "Arial", "sans-serif"]
-MONO_FONTS = ["Noto Sans Mono", "DejaVu Sans Mono", "Consolas", "monospace"]
+MONO_FONTS = ["Noto Sans Mono", "DejaVu Sans", "Noto Sans", "Arial", "sans-serif"]  # DejaVu Sans Mono lacks Vietnamese precomposed letters
 EMPTY_MESSAGE = "✍️ Paste a Vietnamese news article (or upload one, or pick an example below), then press **Analyse**."
 FOLLOW_CURRENT = "current model (follows the registry)"
 BATCH_LIMIT = 5000  # articles per batch upload
@@ -116,10 +116,10 @@ def highlighted_article(text: str, result: Prediction, max_chars: int = 20000) -
     norm = normalize(text)
     sentences = split_sentences(norm)
     shown = norm[:max_chars]
-    marks = _spans(shown, [k.phrase for k in result.keywords[:8]])
-    marks = [(s, e, "keyword") for s, e, _ in marks]
-    marks += [(sentences[i].start, min(sentences[i].end, len(shown)), "summary")
-              for i in result.summary.sentences if sentences[i].start < len(shown)]
+    # Summary sentences first (they win where a keyword falls inside one), then keywords.
+    marks = [(sentences[i].start, min(sentences[i].end, len(shown)), "summary")
+             for i in result.summary.sentences if sentences[i].start < len(shown)]
+    marks += [(s, e, "keyword") for s, e, _ in _spans(shown, [k.phrase for k in result.keywords[:8]])]
     return _segments(shown, marks)
 
 
@@ -352,7 +352,7 @@ def build_app(source: Predictor | LivePredictor) -> gr.Blocks:
             with gr.Row():
                 with gr.Column(scale=3):
                     upload = gr.File(label="Upload an article (.txt, .html, .docx)", file_types=[".txt", ".html", ".htm", ".docx"],
-                                     type="filepath", height=90)
+                                     type="filepath")
                     title = gr.Textbox(label="Headline (optional)", lines=1)
                     article = gr.Textbox(label="Article", lines=14, placeholder="Dán bài báo vào đây…", max_length=MAX_TEXT_CHARS)
                     with gr.Row():

@@ -253,7 +253,8 @@ def fingerprint(path: str | os.PathLike) -> dict[str, Any]:
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
-    return {"file": path.name, "path": str(path), "sha256": digest.hexdigest(), "bytes": path.stat().st_size}
+    # absolute path: a later retrain may run from another directory
+    return {"file": path.name, "path": str(path.resolve()), "sha256": digest.hexdigest(), "bytes": path.stat().st_size}
 
 
 def record_fields() -> list[str]:

@@ -104,18 +104,25 @@ class Registry:
         if not self.home.is_dir():
             return
         for p in self.home.iterdir():
-            if p.name.startswith((STAGING_PREFIX, ".v")) and p.is_dir():
+            if p.name.startswith(".CURRENT.") and p.is_file():
+                pid = p.name.rsplit(".", 1)[-1]
+                if not (pid.isdigit() and _alive(int(pid))):
+                    p.unlink(missing_ok=True)  # a pointer update cut short; CURRENT itself is intact
+            elif p.name.startswith((STAGING_PREFIX, ".holdout-")) and p.is_dir():
                 pid = _pid_of(p)
                 if pid is not None and _alive(pid):
                     continue
-                if time.time() - p.stat().st_mtime >= older_than_s:
+                # no .pid yet: maybe another process has just created it; leave young ones alone
+                if time.time() - p.stat().st_mtime >= (older_than_s if pid is not None else max(older_than_s, 60.0)):
                     shutil.rmtree(p, ignore_errors=True)
 
     def add(self, staged_bundle: Path, info: dict[str, Any]) -> Version:
         """Move a complete bundle into the registry as the next version (atomic rename)."""
         config = bundle.read_config(staged_bundle)  # complete and intact, or raise
         while True:
-            numbers = [int(VERSION_RE.match(v.name).group(1)) for v in self.versions()]
+            # Number by folder names, readable or not: a damaged folder still owns its name.
+            names = [p.name for p in self.home.iterdir()] if self.home.is_dir() else []
+            numbers = [int(m.group(1)) for m in map(VERSION_RE.match, names) if m]
             name = f"v{(max(numbers) + 1 if numbers else 1):04d}"
             target = self.home / name
             info = {**info, "version": name, "registered": _now()}
@@ -137,8 +144,15 @@ class Registry:
         self._log({"event": "current", "version": version.name, "reason": reason})
 
     def _log(self, entry: dict[str, Any]) -> None:
-        with open(self.home / "history.jsonl", "a", encoding="utf-8") as f:
-            f.write(json.dumps({"time": _now(), **entry}, ensure_ascii=False) + "\n")
+        path = self.home / "history.jsonl"
+        line = json.dumps({"time": _now(), **entry}, ensure_ascii=False) + "\n"
+        with open(path, "a+b") as f:
+            f.seek(0, os.SEEK_END)
+            if f.tell() > 0:
+                f.seek(-1, os.SEEK_END)
+                if f.read(1) != b"\n":  # a line cut by a crash: start ours on a fresh line
+                    line = "\n" + line
+            f.write(line.encode("utf-8"))
 
     def history(self) -> list[dict[str, Any]]:
         path = self.home / "history.jsonl"

@@ -94,10 +94,15 @@ def plot_history(points: list[tuple[str, dict[str, Any]]], path: Path) -> bool:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 4))
     x = np.arange(len(points))
+    drawn = 0
     for name, (task, key) in series.items():
         ys = [(m.get(task) or {}).get(key) for _, m in points]
         if any(y is not None for y in ys):
             ax.plot(x, [np.nan if y is None else y for y in ys], marker="o", label=name)
+            drawn += 1
+    if not drawn:
+        plt.close(fig)
+        return False
     ax.set_xticks(x, [v for v, _ in points], fontsize=8)
     ax.set_ylabel("holdout score")
     ax.set_title("Holdout metrics by model version", fontsize=10)
@@ -142,7 +147,8 @@ def write_report(folder: Path, current, current_metrics: dict, candidate_metrics
         "",
         *rows,
         "",
-        metrics_table({"holdout (candidate)": candidate_metrics, "holdout (current)": current_metrics}),
+        metrics_table({k: v for k, v in {"holdout (candidate)": candidate_metrics,
+                                         "holdout (current)": current_metrics}.items() if v}),
         "",
         *(f"![{name}]({name})" for name in images),
         "",

@@ -212,12 +212,17 @@ def retrain(
     # 1. Validate the new data completely before anything else.
     new = read_many(files)
     previous_files = [Path(f["path"]) for f in current.config.get("data", {}).get("train", [])]
+    # A file the current model already trained on (say, the growing corrections file) is
+    # read once, in its present state, as new data: never twice.
+    new_paths = {Path(f).resolve() for f in files}
+    previous_files = [p for p in previous_files if p.resolve() not in new_paths]
     missing = [str(p) for p in previous_files if not p.is_file()]
     if missing:
         raise RegistryError(f"the current model's training data is missing: {', '.join(missing)}. "
                             "Restore it (or set NEWSLENS_DATA) to retrain on top of it.")
     existing, prints = read_files(previous_files, progress)
-    changed = [p["file"] for p, old in zip(prints, current.config["data"]["train"]) if p["sha256"] != old["sha256"]]
+    old_prints = {f["path"]: f["sha256"] for f in current.config["data"]["train"]}
+    changed = [p["file"] for p in prints if old_prints.get(p["path"], p["sha256"]) != p["sha256"]]
     if changed:
         log.warning("training file(s) changed since %s was trained: %s", current.name, ", ".join(changed))
     known = _known_labels(current.config)
@@ -230,6 +235,7 @@ def retrain(
 
     # 2. Train the candidate on old + new data (holdout excluded), in a staging folder.
     config_dict = dict(current.config["train_config"])
+    config_dict["train"] = [str(p) for p in previous_files] + [str(Path(f).resolve()) for f in files]
     config = _build(TrainConfig, config_dict, f"{current.name}/config.json train_config")
     config.evaluate = []
     new_files, new_prints = [Path(f) for f in files], []
@@ -240,9 +246,14 @@ def retrain(
         _, staged = fit_and_save(records, config, staging / "bundle", prints + new_prints, progress, holdout,
                                  extra_meta={"retrained_from": current.name, "new_data": new_prints})
         # 3. Both models on the same holdout.
-        candidate_metrics = Predictor.load(staged).model.meta["metrics"]["holdout"]
-        current_metrics = evaluate(Predictor.load(current.path), holdout, progress)
-        comparison, reasons = compare(current_metrics, candidate_metrics, tolerance)
+        if holdout:
+            candidate_metrics = Predictor.load(staged).model.meta["metrics"]["holdout"]
+            current_metrics = evaluate(Predictor.load(current.path), holdout, progress)
+            comparison, reasons = compare(current_metrics, candidate_metrics, tolerance)
+        else:
+            candidate_metrics = current_metrics = comparison = {}
+            reasons = ["the registry has no holdout (its first training data was too small to set one aside), "
+                       "so the candidate cannot be compared with the current model; --force promotes it"]
         promoted = force or not reasons
         write_report(staged, current, current_metrics, candidate_metrics, comparison, reasons, promoted, force, registry)
         info = {"parent": current.name, "reason": "retrain", "status": "promoted" if promoted else "rejected",

@@ -7,6 +7,7 @@ of that registry, and used to compare versions safely (see ``registry.py``).
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import platform
@@ -141,6 +142,9 @@ def apply_holdout(registry: Registry, records: list[Record], sources: list[dict[
         write_holdout(registry, holdout, sources)
         log.info("registry holdout: %d articles set aside (never trained on)", len(holdout))
         return train_part, holdout
+    manifest = json.loads((existing.parent / "manifest.json").read_text(encoding="utf-8"))
+    if not manifest.get("records"):
+        return records, []  # the first training data was too small to spare a holdout
     holdout = read_records(existing)
     held = {record_key(r) for r in holdout}
     return [r for r in records if record_key(r) not in held], holdout
