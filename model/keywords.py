@@ -68,11 +68,21 @@ def _count_candidates(text: str, max_ngram: int, stop: frozenset[str], weight: f
 
 
 def _surface(phrase: str, title: str, body: str) -> str:
-    """How the article writes the phrase (its first occurrence), e.g. "Ai Cập" for "ai cập"."""
+    """How the article writes the phrase (its first occurrence), e.g. "Ai Cập" for "ai cập".
+
+    A plain case-insensitive find: a regex per phrase would be compiled for every keyword of
+    every article (the hot path), and candidates are single-space joined words anyway.
+    """
     for text in (title, body):
-        m = re.search(r"(?<!\w)" + r"\s+".join(map(re.escape, phrase.split())) + r"(?!\w)", text, re.IGNORECASE)
-        if m:
-            return " ".join(m.group(0).split())
+        lower = text.lower()
+        start = lower.find(phrase)
+        while start >= 0:
+            end = start + len(phrase)
+            before_ok = start == 0 or not lower[start - 1].isalnum()
+            after_ok = end == len(lower) or not lower[end].isalnum()
+            if before_ok and after_ok and len(lower) == len(text):
+                return text[start:end]
+            start = lower.find(phrase, start + 1)
     return phrase
 
 

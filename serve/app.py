@@ -365,10 +365,11 @@ def build_app(source: Predictor | LivePredictor) -> gr.Blocks:
             with gr.Row():
                 keywords = gr.Dataframe(headers=["keyword", "score"], label="Keywords", interactive=False)
                 summary = gr.Textbox(label="Draft summary", lines=4)
-            highlighted = gr.HighlightedText(label="Article: summary sentences and keywords",
+            highlighted = gr.HighlightedText(label="Article: summary sentences and keywords", elem_classes=["nl-article"],
                                              color_map={"summary": "#fde68a", "keyword": "#bfdbfe"})
             with gr.Accordion("Why this type?", open=False):
-                why = gr.HighlightedText(label="Words that pushed the type decision most", color_map={"why": "#fecaca"})
+                why = gr.HighlightedText(label="Words that pushed the type decision most", elem_classes=["nl-article"],
+                                         color_map={"why": "#fecaca"})
                 why_terms = gr.Dataframe(headers=["term", "weight"], label="Term weights", interactive=False)
             gr.Examples(examples=[[e] for e in examples()], inputs=[article], label="Examples")
         with gr.Tab("Batch"):
@@ -420,8 +421,8 @@ def theme() -> gr.themes.Base:
 
 
 CSS = """
-/* gr.Label rows use the monospace stack; make sure it is one that covers Vietnamese */
-.gradio-container { font-family: 'Noto Sans', 'DejaVu Sans', sans-serif; }
+/* gradio's highlighted text breaks words anywhere ("Trung ươ|ng"); break between words */
+.nl-article span { word-break: normal !important; overflow-wrap: break-word; }
 """
 
 

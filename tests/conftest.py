@@ -131,3 +131,26 @@ def eval_file(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("data") / "eval.jsonl"
     path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
     return path
+
+
+@pytest.fixture
+def isolated_env(monkeypatch, tmp_path):
+    """No test sees the developer's models (./models) or a NEWSLENS_MODEL override."""
+    monkeypatch.setenv("NEWSLENS_HOME", str(tmp_path / "unused-home"))
+    monkeypatch.delenv("NEWSLENS_MODEL", raising=False)
+
+
+@pytest.fixture
+def fit_spy(monkeypatch):
+    """The record lists actually handed to fit_baseline (by train and retrain alike)."""
+    import training.train
+
+    calls: list[list] = []
+    real = training.train.fit_baseline
+
+    def spy(records, params, progress, **kwargs):
+        calls.append(list(records))
+        return real(records, params, progress, **kwargs)
+
+    monkeypatch.setattr(training.train, "fit_baseline", spy)
+    return calls

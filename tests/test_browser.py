@@ -1,12 +1,15 @@
 """The page in a real browser: headless Chromium driven by playwright, against the app launched
 in-process with the tiny fixture model.
 
-The browser is Debian's ``chromium`` package (/usr/bin/chromium, installed by .ci/run); nothing
-here downloads a browser (never run ``playwright install``). Screenshots and the measured
-click-to-result time go to ``artifacts/`` (git-ignored).
+What an editor does: open the page, paste the example article, press Analyse and read the type;
+upload a small CSV in the Batch tab and download the result; look at the Model and Corrections
+tabs. The browser is Debian's ``chromium`` package (/usr/bin/chromium, installed by .ci/run);
+nothing here downloads a browser (never run ``playwright install``). Screenshots (one per tab:
+``artifacts/tab_*.png``) and the measured click-to-result time go to ``artifacts/`` (git-ignored).
 """
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 import subprocess
@@ -23,13 +26,15 @@ from conftest import SPORTS_TEXT  # noqa: E402
 from serve.app import FONTS, MONO_FONTS, build_app, theme  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE_ARTICLE = REPO.parent / "shared" / "examples" / "seed_article_ninhthuan.txt"
 if not CHROMIUM.exists():
     pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium; "
                 ".ci/run does this)", allow_module_level=True)
 
 expect = sync_api.expect
 expect.set_options(timeout=30_000)
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+ARTIFACTS = REPO / "artifacts"
 TIMEOUT_MS = 30_000
 SPORTS_LABEL = "Thể thao"  # the fixture model's sports type, as the page must show it
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
@@ -103,6 +108,19 @@ def label_block(page, label: str):
             .filter(visible=True))
 
 
+def block(page, label: str):
+    """The visible component block (``.block``) whose block label reads ``label``."""
+    return (page.locator(".block")
+            .filter(has=page.get_by_test_id("block-label").filter(has_text=label))
+            .filter(visible=True))
+
+
+def open_tab(page, name: str) -> None:
+    tab = page.get_by_role("tab", name=name, exact=True)
+    tab.click()
+    expect(tab).to_have_attribute("aria-selected", "true")
+
+
 def analyse(page, text: str, expected: str) -> float:
     """Fill the article, click Analyse and wait for the type label; the click-to-label seconds, timed in the page."""
     article = page.get_by_label("Article", exact=True).filter(visible=True)
@@ -162,6 +180,94 @@ def test_analyse_shows_the_predicted_type(page, predictor):
     print(f"click to type label: first {first * 1000:.0f} ms, then "
           f"{', '.join(f'{r * 1000:.0f}' for r in repeats)} ms (first fill + click + wait, wall: {wall * 1000:.0f} ms)")
     assert all(0 < t < TIMEOUT_MS / 1000 for t in [first, *repeats])
+
+
+def test_analyse_example_article(page, predictor):
+    """The real example article (a long one, not written for the fixture model), pasted as is."""
+    if not EXAMPLE_ARTICLE.is_file():
+        pytest.skip(f"example article {EXAMPLE_ARTICLE} is missing (it lives in ../shared/examples beside the repo)")
+    text = EXAMPLE_ARTICLE.read_text(encoding="utf-8")
+    expected = predictor.predict(text).type.label
+    expect(page.get_by_label("Article", exact=True).filter(visible=True)).to_be_editable()
+    wait_for_idle_queue(page)
+    analyse(page, text, expected)
+    # The top row of the label is the predicted type, and the message names it too.
+    expect(label_block(page, "Article type").locator("dt").first).to_have_text(expected)
+    message = page.get_by_test_id("markdown").filter(has_text="topics:").filter(visible=True)
+    expect(message).to_contain_text(expected)
+    # The whole article reached the model: its last words are in the highlighted copy.
+    last_words = " ".join(text.split()[-4:])
+    expect(page.get_by_test_id("highlighted-text").filter(visible=True).first).to_contain_text(last_words)
+    page.screenshot(path=str(ARTIFACTS / "tab_analyse.png"), full_page=True)
+
+
+def test_batch_upload_and_download(page, predictor, tmp_path):
+    rows = [
+        {"id": "a1", "title": "Bóng đá", "text": SPORTS_TEXT},
+        {"id": "a2", "title": "Bài trống", "text": ""},  # line 3 of the file: no text, reported and skipped
+        {"id": "a3", "title": "Ngân hàng",
+         "text": "Ngân hàng tăng lãi suất tiết kiệm; giá cổ phiếu trên sàn chứng khoán giảm."},
+    ]
+    upload = tmp_path / "bai_bao.csv"
+    with open(upload, "w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["id", "title", "text"])
+        writer.writeheader()
+        writer.writerows(rows)
+
+    open_tab(page, "Batch")
+    source = block(page, "CSV or JSONL")
+    source.locator("input[type=file]").set_input_files(upload)
+    expect(source).to_contain_text("bai_bao")  # uploaded: the file is listed in the block
+    wait_for_idle_queue(page)
+    page.get_by_role("button", name="Analyse file", exact=True).click()
+
+    message = page.get_by_test_id("markdown").filter(has_text="Processed").filter(visible=True)
+    expect(message).to_contain_text("Processed 2 article(s).")
+    expect(message).to_contain_text("1 row(s) could not be read")
+    expect(message).to_contain_text("line 3: text:")
+    preview = page.get_by_role("grid", name="First rows").filter(visible=True)
+    for r in (rows[0], rows[2]):
+        expect(preview).to_contain_text(r["title"])
+
+    link = block(page, "Results (CSV)").get_by_test_id("download-link")
+    expect(link).to_be_visible()
+    with page.expect_download() as info:
+        link.click()
+    download = info.value
+    assert download.suggested_filename == "newslens_results.csv"
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+    with open(saved, encoding="utf-8-sig", newline="") as f:
+        got = list(csv.DictReader(f))
+    assert [r["id"] for r in got] == ["a1", "a3"]
+    assert {"id", "title", "type", "type_probability", "topics", "keywords", "summary"} <= set(got[0])
+    for r, want in zip(got, (rows[0], rows[2])):
+        assert r["title"] == want["title"]  # Vietnamese survives the round trip
+        assert r["type"] == predictor.predict(want["text"], want["title"]).type.label
+    assert got[0]["type"] == SPORTS_LABEL
+    page.screenshot(path=str(ARTIFACTS / "tab_batch.png"), full_page=True)
+
+
+def test_model_and_corrections_tabs(page, predictor):
+    expected = predictor.predict(SPORTS_TEXT).type.label
+    expect(page.get_by_label("Article", exact=True).filter(visible=True)).to_be_editable()
+    wait_for_idle_queue(page)
+    analyse(page, SPORTS_TEXT, expected)
+
+    open_tab(page, "Model")
+    overview = page.get_by_test_id("markdown").filter(has_text="Type labels").filter(visible=True)
+    expect(overview).to_contain_text(f"version {predictor.info.version}")
+    expect(overview).to_contain_text(SPORTS_LABEL)
+    page.screenshot(path=str(ARTIFACTS / "tab_model.png"), full_page=True)
+
+    # Corrections: start from the model's answer (nothing is saved here).
+    open_tab(page, "Corrections")
+    waiting = page.get_by_test_id("markdown").filter(has_text="correction(s) waiting").filter(visible=True)
+    expect(waiting).to_be_visible()
+    page.get_by_role("button", name="Start from the model's answer", exact=True).click()
+    expect(page.get_by_label("Correct type").filter(visible=True)).to_have_value(expected)
+    expect(page.get_by_label("Edited summary").filter(visible=True)).not_to_have_value("")
+    page.screenshot(path=str(ARTIFACTS / "tab_corrections.png"), full_page=True)
 
 
 def test_page_renders_vietnamese(page, predictor):

@@ -30,25 +30,7 @@ N_RECORDS = 570
 HELD = {"type": int(0.03 * 450), "topics": int(0.08 * 60), "summary": int(0.02 * 60), "tags": 0}  # 13, 4, 1, 0
 
 
-@pytest.fixture(autouse=True)
-def isolated_env(monkeypatch, tmp_path):
-    """No test sees the developer's models (./models) or a NEWSLENS_MODEL override."""
-    monkeypatch.setenv("NEWSLENS_HOME", str(tmp_path / "unused-home"))
-    monkeypatch.delenv("NEWSLENS_MODEL", raising=False)
-
-
-@pytest.fixture
-def fit_spy(monkeypatch):
-    """The record lists actually handed to fit_baseline (by train and retrain alike)."""
-    calls: list[list] = []
-    real = training.train.fit_baseline
-
-    def spy(records, params, progress):
-        calls.append(list(records))
-        return real(records, params, progress)
-
-    monkeypatch.setattr(training.train, "fit_baseline", spy)
-    return calls
+pytestmark = pytest.mark.usefixtures("isolated_env")
 
 
 @pytest.fixture(scope="module")

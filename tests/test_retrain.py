@@ -32,24 +32,7 @@ OLD_TYPES = {SPORTS, BUSINESS, HEALTH}
 N_RECORDS, N_HELD = 570, 18  # corpus() and its holdout (13 type + 4 topics + 1 summary)
 
 
-@pytest.fixture(autouse=True)
-def isolated_env(monkeypatch, tmp_path):
-    """No test sees the developer's models (./models) or a NEWSLENS_MODEL override."""
-    monkeypatch.setenv("NEWSLENS_HOME", str(tmp_path / "unused-home"))
-    monkeypatch.delenv("NEWSLENS_MODEL", raising=False)
-
-
-@pytest.fixture
-def fit_spy(monkeypatch):
-    calls: list[list] = []
-    real = training.train.fit_baseline
-
-    def spy(records, params, progress):
-        calls.append(list(records))
-        return real(records, params, progress)
-
-    monkeypatch.setattr(training.train, "fit_baseline", spy)
-    return calls
+pytestmark = pytest.mark.usefixtures("isolated_env")
 
 
 @pytest.fixture(scope="module")

@@ -29,15 +29,24 @@ from .oracle import greedy_oracle
 log = logging.getLogger("newslens.train")
 
 
-def fit_baseline(records: list[Record], params: BaselineParams, progress: bool = True) -> BaselineModel:
-    """Fit every head for which ``records`` carry labels."""
+def fit_baseline(records: list[Record], params: BaselineParams, progress: bool = True,
+                 preferred: list[Record] | None = None) -> BaselineModel:
+    """Fit every head for which ``records`` carry labels.
+
+    ``preferred`` records (the new data of a retrain) are always among the summary articles
+    when ``summary_max_records`` caps them, so new summaries are never sampled away.
+    """
     rng = np.random.default_rng(params.seed)
     typed = [r for r in records if r.type is not None]
     topical = [r for r in records if r.topics is not None]
     summarised = [r for r in records if r.summary is not None]
     if len(summarised) > params.summary_max_records:
-        keep = np.sort(rng.choice(len(summarised), params.summary_max_records, replace=False))
-        summarised = [summarised[i] for i in keep]
+        first = {id(r) for r in preferred or [] if r.summary is not None}
+        must = [r for r in summarised if id(r) in first][: params.summary_max_records]
+        rest = [r for r in summarised if id(r) not in first]
+        n_rest = params.summary_max_records - len(must)
+        keep = np.sort(rng.choice(len(rest), n_rest, replace=False)) if n_rest > 0 else []
+        summarised = must + [rest[i] for i in keep]
     if not (typed or topical or summarised):
         raise ValueError("no record carries a label (type, topics or summary); nothing to train.")
 

@@ -244,7 +244,8 @@ def retrain(
     staging = registry.staging_dir()
     try:
         _, staged = fit_and_save(records, config, staging / "bundle", prints + new_prints, progress, holdout,
-                                 extra_meta={"retrained_from": current.name, "new_data": new_prints})
+                                 extra_meta={"retrained_from": current.name, "new_data": new_prints},
+                                 preferred=new)
         # 3. Both models on the same holdout.
         if holdout:
             candidate_metrics = Predictor.load(staged).model.meta["metrics"]["holdout"]

@@ -77,10 +77,11 @@ def fit_and_save(
     progress: bool,
     holdout: list[Record] | None = None,
     extra_meta: dict[str, Any] | None = None,
+    preferred: list[Record] | None = None,
 ) -> tuple[BaselineModel, Path]:
     """Fit on ``records``, save to ``target``, evaluate the saved bundle, save again with metrics."""
     started = time.perf_counter()
-    model = fit_baseline(records, config.baseline, progress)
+    model = fit_baseline(records, config.baseline, progress, preferred=preferred)
     train_seconds = time.perf_counter() - started
     log.info("fitted in %.1f s", train_seconds)
     meta = {
