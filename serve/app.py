@@ -341,6 +341,26 @@ def build_app(source: Predictor | LivePredictor) -> gr.Blocks:
                 gr.update(choices=topics_head.labels if topics_head else [], value=chosen),
                 summary or "")
 
+    def predict_json(text: str) -> str:
+        """Analyse articles; returns each result as JSON (Prediction.to_dict()).
+
+        Batched: concurrent API calls are answered by one ``predict_batch`` call.
+        """
+        texts = list(text)
+        out = [""] * len(texts)
+        good = [i for i, t in enumerate(texts) if isinstance(t, str) and t.strip()]
+        for i in set(range(len(texts))) - set(good):
+            out[i] = json.dumps({"error": "text is empty: pass the article text."})
+        if good:
+            try:
+                results = models.get().predict_batch([texts[i] for i in good])
+                for i, r in zip(good, results):
+                    out[i] = r.to_json()
+            except (ValueError, TypeError) as e:
+                for i in good:
+                    out[i] = json.dumps({"error": str(e)}, ensure_ascii=False)
+        return (out,)
+
     initial = models.get()
     with gr.Blocks(title="NewsLens") as demo:
         gr.Markdown("# NewsLens\nVietnamese news → **article type**, **key topics**, **keywords** and a **draft summary**.")
@@ -411,6 +431,8 @@ def build_app(source: Predictor | LivePredictor) -> gr.Blocks:
         demo.load(show_model, [model_choice], [model_text, model_table, model_plots], api_name="model_info_on_load")
         prefill_btn.click(prefill_corrections, [predicted_type, predicted_topics, summary, model_choice],
                           [fix_type, fix_topics, fix_summary], api_name="prefill_correction")
+        # API only: one article in, its full JSON result out; concurrent calls share a model call.
+        gr.api(predict_json, api_name="predict", batch=True, max_batch_size=32, concurrency_limit=1)
         save_btn.click(correct, [article, title, fix_type, fix_topics, fix_summary, model_choice],
                        [correction_message, corrections_count], api_name="save_correction")
     return demo

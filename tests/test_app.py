@@ -47,7 +47,7 @@ def analyse(client, predictor, text, title=""):
 
 def test_every_event_has_an_api_name(client):
     names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
-    assert {"/analyse", "/analyse_submit", "/load_document", "/batch", "/model_info", "/save_correction"} <= names
+    assert {"/analyse", "/analyse_submit", "/load_document", "/batch", "/model_info", "/save_correction", "/predict"} <= names
 
 
 def test_analyse_returns_type_topics_keywords_summary_and_why(client, predictor):
@@ -165,3 +165,20 @@ def test_highlighting_covers_the_whole_article(predictor):
 
 def test_examples_include_our_own_articles():
     assert len(examples()) >= 3
+
+
+def test_predict_api_returns_json_and_batches_concurrent_calls(client, predictor, monkeypatch):
+    sizes = []
+    real = type(predictor).predict_batch
+
+    def spy(self, texts, titles=None):
+        sizes.append(len(texts))
+        return real(self, texts, titles)
+
+    monkeypatch.setattr(type(predictor), "predict_batch", spy)
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        outs = list(pool.map(lambda i: json.loads(client.predict(f"{SPORTS} Trận {i}.", api_name="/predict")), range(12)))
+    batch_sizes = list(sizes)
+    assert sum(batch_sizes) == 12 and max(batch_sizes) > 1  # some calls were answered together
+    assert all(o["type"]["label"] == predictor.predict(SPORTS).type.label for o in outs)
+    assert "error" in json.loads(client.predict("   ", api_name="/predict"))
