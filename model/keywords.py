@@ -62,7 +62,10 @@ def _count_candidates(text: str, max_ngram: int, stop: frozenset[str], weight: f
             j = i
             while j + 1 < n and cap[j + 1]:
                 j += 1
-            if j - i < max_ngram and ok[i] and ok[j]:
+            # Vietnamese organisation names capitalise only their first syllables ("Ban Bí thư",
+            # "Bộ Chính trị"): a run followed by a lower-case content word is not a whole name.
+            continues = j + 1 < n and ok[j + 1] and not cap[j + 1] and not low[j + 1].isdigit()
+            if j - i < max_ngram and ok[i] and ok[j] and not continues:
                 capitalised.add(" ".join(low[i : j + 1]))
             i = j + 1
 
