@@ -12,7 +12,6 @@ import logging
 import re
 import tempfile
 import threading
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any

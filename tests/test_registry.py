@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-import training.train
 from conftest import BUSINESS, HEALTH, SPORTS, SPORTS_TEXT, make_records
 from model.bundle import BundleError, read_config
 from model.paths import default_model_dir

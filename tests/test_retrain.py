@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-import training.train
 from conftest import BUSINESS, HEALTH, SPORTS, SPORTS_TEXT
 from model.bundle import read_config
 from model.paths import default_model_dir

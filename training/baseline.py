@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from model.baseline import BaselineModel, TopicsHead, TypeHead
 from model.features import TfidfFeatures, analysis_text, lead_text
-from model.summary import FEATURE_NAMES, SentenceScorer, SummaryParams, select_sentences, sentence_features
+from model.summary import FEATURE_NAMES, SentenceScorer, SummaryParams, select_sentences
 from model.text import normalize, split_sentences
 
 from .config import BaselineParams
