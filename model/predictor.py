@@ -85,9 +85,13 @@ class Predictor:
 
     def explain(self, text: str, title: str = "", label: str | None = None, top: int = 10) -> Explanation:
         """The terms that pushed the type decision (for ``label``, default: the predicted one)."""
-        check_text(text if not title.strip() else text or title)
-        terms = self.model.type_contributions(text, title, label, top)
+        check_text(f"{title}\n{text}" if isinstance(text, str) and isinstance(title, str) else text)
+        head = self.model.type_head
+        if label is not None and (head is None or label not in head.labels):
+            known = ", ".join(head.labels) if head else "none"
+            raise ValueError(f"unknown type label {label!r}; this model knows: {known}.")
         chosen = label or self.predict(text, title).type.label
+        terms = self.model.type_contributions(text, title, chosen, top) if chosen else []
         return Explanation(chosen, [(t, round(w, 6)) for t, w in terms])
 
     def predict_batch(self, texts: Sequence[str], titles: Sequence[str] | None = None) -> list[Prediction]:

@@ -161,3 +161,20 @@ def test_check_text(value, error, match):
 
 def test_metrics_property(predictor):
     assert predictor.metrics == {}
+
+
+def test_explain_names_the_words_behind_the_type(predictor):
+    why = predictor.explain(SPORTS_TEXT)
+    assert why.label == predictor.predict(SPORTS_TEXT).type.label
+    assert why.terms and all(w > 0 for _, w in why.terms)
+    assert any(term in SPORTS_TEXT.lower() for term, _ in why.terms)
+    weights = [w for _, w in why.terms]
+    assert weights == sorted(weights, reverse=True)
+    assert predictor.explain(SPORTS_TEXT, label=BUSINESS).label == BUSINESS
+
+
+def test_explain_rejects_an_unknown_label_and_empty_text(predictor):
+    with pytest.raises(ValueError, match="unknown type label 'Nope'"):
+        predictor.explain(SPORTS_TEXT, label="Nope")
+    with pytest.raises(ValueError, match="empty"):
+        predictor.explain("   ")
