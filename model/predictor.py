@@ -11,8 +11,8 @@ from typing import Sequence
 from . import bundle, paths
 from .baseline import KIND as BASELINE_KIND
 from .baseline import BaselineModel
-from .results import Explanation, ModelInfo, Prediction
-from .text import normalize
+from .results import Explanation, ModelInfo, Prediction, Summary
+from .text import normalize, split_headline
 
 NOT_VIETNAMESE_WARNING = (
     "This text does not look like Vietnamese (with diacritics); NewsLens was trained on "
@@ -111,12 +111,20 @@ class Predictor:
             elif not isinstance(text, str):
                 raise TypeError(f"{what} must be a str, got {type(text).__name__}")
         start = time.perf_counter()
-        analyses = self.model.analyse(list(texts), titles)
+        # Without a title, a headline pasted as the first line is read as the title.
+        bodies, heads, offsets = [], [], []
+        for text, title in zip(texts, titles):
+            head, body, offset = ("", text, 0) if title.strip() else split_headline(normalize(text))
+            bodies.append(body)
+            heads.append(title or head)
+            offsets.append(offset)
+        analyses = self.model.analyse(bodies, heads)
         elapsed = (time.perf_counter() - start) * 1000 / max(len(texts), 1)
         out = []
-        for text, a in zip(texts, analyses):
+        for text, a, offset in zip(texts, analyses, offsets):
+            summary = a.summary if not offset else Summary(a.summary.text, [i + offset for i in a.summary.sentences])
             warnings = [] if looks_vietnamese(normalize(text)) else [NOT_VIETNAMESE_WARNING]
-            out.append(Prediction(a.type, a.topics, a.keywords, a.summary, self.info, round(elapsed, 3), warnings))
+            out.append(Prediction(a.type, a.topics, a.keywords, summary, self.info, round(elapsed, 3), warnings))
         return out
 
 

@@ -152,3 +152,24 @@ def _append(out: list[Sentence], paragraph: str, base: int, start: int, end: int
     lead = len(chunk) - len(chunk.lstrip())
     s = base + start + lead
     out.append(Sentence(stripped, s, s + len(stripped), p))
+
+
+_TERMINAL = tuple(".!?…:;\"”'’)")
+
+
+def split_headline(text: str, max_words: int = 30) -> tuple[str, str, int]:
+    """(headline, body, sentences in the headline part) of a pasted article.
+
+    Editors often paste the headline as the first line. A first line that is short, has no
+    final punctuation and is followed by more text is taken as the headline, so that it is
+    read as one (type, topics) and not offered as a summary sentence. Otherwise
+    ``("", text, 0)``. The third value lets callers map body sentence indices back to
+    indices in ``split_sentences(text)``.
+    """
+    stripped = text.lstrip()
+    first, sep, rest = stripped.partition("\n")
+    first = first.strip()
+    if not sep or not rest.strip() or not first or first.endswith(_TERMINAL) or len(first.split()) > max_words:
+        return "", text, 0
+    lead = text[: len(text) - len(rest)]  # everything up to the body, blank lines included
+    return first, rest, len(split_sentences(lead))

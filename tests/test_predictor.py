@@ -178,3 +178,15 @@ def test_explain_rejects_an_unknown_label_and_empty_text(predictor):
         predictor.explain(SPORTS_TEXT, label="Nope")
     with pytest.raises(ValueError, match="empty"):
         predictor.explain("   ")
+
+
+def test_a_pasted_headline_is_read_as_the_title(predictor):
+    body = SPORTS_TEXT
+    with_head = "Việt Nam vào chung kết\n" + body
+    pasted = predictor.predict(with_head)
+    given = predictor.predict(body, title="Việt Nam vào chung kết")
+    assert pasted.type == given.type and pasted.topics == given.topics
+    # summary indices still point into the text as passed
+    sentences = split_sentences(normalize(with_head))
+    assert all(sentences[i].text in pasted.summary.text for i in pasted.summary.sentences)
+    assert 0 not in pasted.summary.sentences  # the headline is not a summary sentence

@@ -174,3 +174,25 @@ def test_sentence_offsets_index_the_text():
         assert text[s.start : s.end] == s.text
     assert [s.paragraph for s in result] == [0, 2, 2, 3, 3, 4]
     assert all(a.end <= b.start for a, b in zip(result, result[1:]))
+
+
+def test_split_headline_takes_a_short_unpunctuated_first_line():
+    from model.text import split_headline
+
+    text = "Đội tuyển Việt Nam vào chung kết\n\nTối qua, đội tuyển thắng 2-0. Người hâm mộ ăn mừng."
+    head, body, offset = split_headline(text)
+    assert head == "Đội tuyển Việt Nam vào chung kết"
+    assert body.strip().startswith("Tối qua") and offset == 1
+    # body sentence i is sentence i + offset of the whole text
+    assert split_sentences(text)[0 + offset].text == split_sentences(body)[0].text
+
+
+@pytest.mark.parametrize("text", [
+    "Một câu có dấu chấm.\nCâu sau.",  # first line ends a sentence: not a headline
+    "Chỉ một dòng không có gì theo sau",  # nothing after it
+    " ".join(["từ"] * 40) + "\nThân bài.",  # too long for a headline
+])
+def test_split_headline_leaves_other_texts_alone(text):
+    from model.text import split_headline
+
+    assert split_headline(text) == ("", text, 0)
