@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import time
 from contextlib import contextmanager
+from dataclasses import replace
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression, SGDClassifier
@@ -169,10 +171,8 @@ def fit_topics_head(X: sp.csr_matrix, analysed: list[str], type_proba: np.ndarra
         thresholds = tune_thresholds(oof, Y)
     else:
         thresholds = np.full(len(labels), 0.3)
-    head.coef = sp.csr_matrix(coef.astype(np.float32))
-    head.intercept = intercept.astype(np.float32)
-    head.thresholds = thresholds.astype(np.float32)
-    return head
+    return replace(head, coef=sp.csr_matrix(coef.astype(np.float32)), intercept=intercept.astype(np.float32),
+                   thresholds=thresholds.astype(np.float32))
 
 
 def _kfold(n: int, k: int, seed: int):
