@@ -203,7 +203,7 @@ def _summary_examples(model: BaselineModel, records: list[Record], progress: boo
     """(record, sentences, sentence features) for each article that has sentences."""
     out = []
     for start in tqdm(range(0, len(records), 256), desc=desc, disable=not progress, leave=False):
-        chunk = [r for r in records[start : start + 256]]
+        chunk = records[start : start + 256]
         texts = [normalize(r.text) for r in chunk]
         titles = [normalize(r.title) for r in chunk]
         X = model.features.transform([analysis_text(t, h) for t, h in zip(texts, titles)])

@@ -22,7 +22,7 @@ import numpy as np
 from model.predictor import Predictor
 
 from .config import TrainConfig, _build
-from .data import Record, read_many
+from .data import Record
 from .evaluate import evaluate
 from .registry import Registry, RegistryError, Version, record_key
 from .report import write_report
@@ -210,7 +210,7 @@ def retrain(
         raise RegistryError(f"no current model in {registry.home}: train one first with `newslens train`.")
 
     # 1. Validate the new data completely before anything else.
-    new = read_many(files)
+    new, new_prints = read_files([Path(f) for f in files], progress=False)
     previous_files = [Path(f["path"]) for f in current.config.get("data", {}).get("train", [])]
     # A file the current model already trained on (say, the growing corrections file) is
     # read once, in its present state, as new data: never twice.
@@ -238,8 +238,6 @@ def retrain(
     config_dict["train"] = [str(p) for p in previous_files] + [str(Path(f).resolve()) for f in files]
     config = _build(TrainConfig, config_dict, f"{current.name}/config.json train_config")
     config.evaluate = []
-    new_files, new_prints = [Path(f) for f in files], []
-    _, new_prints = read_files(new_files, progress=False)
     records, holdout = apply_holdout(registry, existing + new, prints + new_prints)
     staging = registry.staging_dir()
     try:
