@@ -11,7 +11,7 @@ This class only answers; ``training/baseline.py`` fits it.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +108,37 @@ class Analysis:
 
 
 @dataclass
+class BaselineScores:
+    texts: list[str]  # normalised
+    titles: list[str]
+    type_proba: np.ndarray | None  # [n, n_types]
+    topic_proba: np.ndarray | None  # [n, n_topics]
+    sentences: list[list[Sentence]]
+    sentence_scores: list[np.ndarray]
+
+
+def type_predictions(labels: list[str], proba: np.ndarray | None, n: int) -> list[TypePrediction]:
+    if proba is None:
+        return [TypePrediction("", {})] * n
+    return [
+        TypePrediction(labels[int(row.argmax())], {l: round(float(p), 6) for l, p in zip(labels, row)})
+        for row in proba
+    ]
+
+
+def topic_predictions(labels: list[str], proba: np.ndarray, chosen: list[list[int]]) -> list[TopicsPrediction]:
+    return [
+        TopicsPrediction([labels[j] for j in picks], {l: round(float(p), 6) for l, p in zip(labels, row)})
+        for row, picks in zip(proba, chosen)
+    ]
+
+
+def make_summary(sentences: list[Sentence], scores: np.ndarray, params: SummaryParams) -> Summary:
+    chosen = select_sentences(sentences, scores, params)
+    return Summary(" ".join(sentences[j].text for j in chosen), chosen)
+
+
+@dataclass
 class BaselineModel:
     tfidf_params: TfidfParams
     features: TfidfFeatures
@@ -120,28 +151,42 @@ class BaselineModel:
     meta: dict[str, Any] = field(default_factory=dict)  # metrics, data fingerprints, ...
 
     # --- answering -------------------------------------------------------------------
-    def analyse(self, texts: list[str], titles: list[str] | None = None) -> list[Analysis]:
+    def scores(self, texts: list[str], titles: list[str] | None = None) -> "BaselineScores":
+        """The raw evidence behind ``analyse``: probabilities and sentence scores.
+
+        The transformer bundle combines these with its own scores, so both models read an
+        article the same way (same normalisation, same sentences).
+        """
         titles = [normalize(t) for t in (titles or [""] * len(texts))]
         texts = [normalize(t) for t in texts]
         analysed = [analysis_text(t, h) for t, h in zip(texts, titles)]
         X = self.features.transform(analysed)
         type_proba = self.type_head.proba(X) if self.type_head is not None else None
-        types = self._types(type_proba, X.shape[0])
-        topics = self._topics(X, analysed, type_proba)
+        topic_proba = None
+        if self.topics_head is not None:
+            topic_proba = self.topics_head.proba(self.topics_head.design(X, analysed, type_proba))
         sentences = [split_sentences(t) for t in texts]
         features = self.summary_features(X, sentences, titles)
-        out = []
-        for i, (text, title) in enumerate(zip(texts, titles)):
-            chosen = select_sentences(sentences[i], self.scorer.score(features[i]), self.summary_params)
-            out.append(
-                Analysis(
-                    type=types[i],
-                    topics=topics[i],
-                    keywords=extract_keywords(title, text, self.features.idf_lookup(), self.n_docs, self.keyword_params),
-                    summary=Summary(" ".join(sentences[i][j].text for j in chosen), chosen),
-                )
+        return BaselineScores(texts, titles, type_proba, topic_proba, sentences,
+                              [self.scorer.score(f) for f in features])
+
+    def analyse(self, texts: list[str], titles: list[str] | None = None) -> list[Analysis]:
+        s = self.scores(texts, titles)
+        types = self.types(s.type_proba, len(s.texts))
+        topics = self.topics(s.topic_proba, len(s.texts))
+        return [
+            Analysis(
+                type=types[i],
+                topics=topics[i],
+                keywords=self.keywords(s.titles[i], s.texts[i]),
+                summary=make_summary(s.sentences[i], s.sentence_scores[i], self.summary_params),
             )
-        return out
+            for i in range(len(s.texts))
+        ]
+
+    def keywords(self, title: str, text: str, top_k: int | None = None) -> list[Keyword]:
+        params = self.keyword_params if top_k is None else replace(self.keyword_params, top_k=top_k)
+        return extract_keywords(title, text, self.features.idf_lookup(), self.n_docs, params)
 
     def summary_features(self, X: sp.csr_matrix, sentences: list[list[Sentence]], titles: list[str]) -> list[np.ndarray]:
         """Sentence feature matrices for each article (one TF-IDF call for the whole batch)."""
@@ -161,24 +206,13 @@ class BaselineModel:
             pos = end
         return out
 
-    def _types(self, proba: np.ndarray | None, n: int) -> list[TypePrediction]:
-        if proba is None:
-            return [TypePrediction("", {})] * n
-        labels = self.type_head.labels
-        return [
-            TypePrediction(labels[int(row.argmax())], {l: round(float(p), 6) for l, p in zip(labels, row)})
-            for row in proba
-        ]
+    def types(self, proba: np.ndarray | None, n: int) -> list[TypePrediction]:
+        return type_predictions(self.type_head.labels if self.type_head else [], proba, n)
 
-    def _topics(self, X: sp.csr_matrix, analysed: list[str], type_proba: np.ndarray | None) -> list[TopicsPrediction]:
-        if self.topics_head is None:
-            return [TopicsPrediction([], {})] * X.shape[0]
-        proba = self.topics_head.proba(self.topics_head.design(X, analysed, type_proba))
-        labels = self.topics_head.labels
-        return [
-            TopicsPrediction([labels[j] for j in chosen], {l: round(float(p), 6) for l, p in zip(labels, row)})
-            for row, chosen in zip(proba, self.topics_head.choose(proba))
-        ]
+    def topics(self, proba: np.ndarray | None, n: int) -> list[TopicsPrediction]:
+        if self.topics_head is None or proba is None:
+            return [TopicsPrediction([], {})] * n
+        return topic_predictions(self.topics_head.labels, proba, self.topics_head.choose(proba))
 
     def type_contributions(self, text: str, title: str = "", label: str | None = None, top: int = 10) -> list[tuple[str, float]]:
         """Terms that pushed the type decision most: tf-idf value x weight for ``label``."""
