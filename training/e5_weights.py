@@ -14,7 +14,8 @@ import os
 import shutil
 import struct
 import tempfile
-from dataclasses import dataclass
+import unicodedata
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,7 @@ class E5File:
     scores: np.ndarray
     specials: dict[str, int]  # bos, eos, pad, unk -> id
     tensors: dict[str, np.ndarray]  # float32, shaped
+    normalization: dict[int, str] = field(default_factory=dict)  # codepoint -> replacement (SentencePiece map)
 
 
 class _Reader:
@@ -85,8 +87,14 @@ def read_e5(path: str | os.PathLike) -> E5File:
     scores = np.frombuffer(r.raw(4 * n_pieces), dtype="<f4").astype(np.float32)
     blob = r.raw(blob_len)
     pieces = [blob[offsets[i]:offsets[i + 1]].decode("utf-8") for i in range(n_pieces)]
-    r.take("<i")  # normalisation map: entries
-    r.raw(r.take("<I"))  # ... skipped: tokenizers' NFKC does the same job (see _tokenizer)
+    n_entries, map_len = r.take("<i"), r.take("<I")  # normalisation map: entries, bytes
+    map_end = r.pos + map_len
+    normalization: dict[int, str] = {}
+    for _ in range(n_entries):
+        codepoint, n = r.take("<IB")
+        normalization[codepoint] = "".join(map(chr, np.frombuffer(r.raw(4 * n), dtype="<u4").tolist()))
+    if r.pos != map_end:
+        raise E5FormatError(f"{path}: normalisation map is {r.pos - map_end + map_len} bytes, header says {map_len}.")
     tensors: dict[str, np.ndarray] = {}
     for _ in range(r.take("<i")):
         name = r.raw(r.take("<H")).decode("ascii")
@@ -107,7 +115,7 @@ def read_e5(path: str | os.PathLike) -> E5File:
         if tensors[name].size != int(np.prod(shape)):
             raise E5FormatError(f"{path}: tensor {name} has {tensors[name].size} values, expected shape {shape}.")
         tensors[name] = tensors[name].reshape(shape)
-    return E5File(header, pieces, scores, dict(bos=bos, eos=eos, pad=pad, unk=unk), tensors)
+    return E5File(header, pieces, scores, dict(bos=bos, eos=eos, pad=pad, unk=unk), tensors, normalization)
 
 
 def _shapes(h: dict) -> dict[str, tuple[int, ...]]:
@@ -146,6 +154,20 @@ def bert_state_dict(e5: E5File) -> dict[str, np.ndarray]:
     return out
 
 
+def _map_normalizers(mapping: dict[int, str]) -> list:
+    """``Replace`` normalizers for the map entries NFKC does not do itself: white space such as
+    "\\n" or "\\t" becomes " " and control characters disappear, as in SentencePiece (without
+    them a newline is ``<unk>`` and glues the words on either side)."""
+    from tokenizers import Regex, normalizers
+
+    groups: dict[str, list[int]] = {}
+    for codepoint, replacement in sorted(mapping.items()):
+        if unicodedata.normalize("NFKC", chr(codepoint)) != replacement:
+            groups.setdefault(replacement, []).append(codepoint)
+    return [normalizers.Replace(Regex("[" + "".join(f"\\x{{{c:X}}}" for c in cps) + "]"), replacement)
+            for replacement, cps in groups.items()]
+
+
 def _tokenizer(e5: E5File):
     """An XLM-R style fast tokenizer (Unigram + Metaspace + ``<s> $A </s>``) from the pieces."""
     from tokenizers import Tokenizer, decoders, normalizers, pre_tokenizers, processors
@@ -154,8 +176,10 @@ def _tokenizer(e5: E5File):
 
     vocab = [(p, float(s)) for p, s in zip(e5.pieces, e5.scores)]
     tok = Tokenizer(Unigram(vocab, unk_id=e5.specials["unk"]))
-    # SentencePiece's nmt_nfkc map ~ NFKC plus collapsing runs of spaces.
-    tok.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Replace(" {2,}", " ")])
+    # SentencePiece's nmt_nfkc map = the file's map (NFKC plus white space and control characters)
+    # and collapsing runs of spaces.
+    tok.normalizer = normalizers.Sequence([*_map_normalizers(e5.normalization), normalizers.NFKC(),
+                                           normalizers.Replace(" {2,}", " ")])
     tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
     tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
     bos, eos = e5.pieces[e5.specials["bos"]], e5.pieces[e5.specials["eos"]]
