@@ -59,6 +59,7 @@ class BundleWriter:
         self.files.append(name)
 
     def add_file(self, name: str, source: str | os.PathLike) -> None:
+        (self.tmp / name).parent.mkdir(parents=True, exist_ok=True)  # "baseline/weights.npz"
         shutil.copyfile(source, self.tmp / name)
         self.files.append(name)
 

@@ -37,9 +37,21 @@ def looks_vietnamese(text: str) -> bool:
     return len(_VI_WORD_RE.findall(sample)) / n_words >= 0.1
 
 
+def _load_transformer(folder, config):
+    # Imported on demand: torch takes seconds to import and baseline users never need it.
+    try:
+        from .transformer import TransformerModel
+    except ImportError as e:
+        raise bundle.BundleError(
+            f"{folder}: a transformer bundle needs torch, transformers and safetensors "
+            f"({e}); install them with `pip install 'newslens[transformer]'`."
+        ) from None
+    return TransformerModel.load(folder, config)
+
+
 def _loaders():
-    # kind -> loader; the transformer kind registers here once it exists.
-    return {BASELINE_KIND: BaselineModel.load}
+    # kind -> loader
+    return {BASELINE_KIND: BaselineModel.load, "transformer": _load_transformer}
 
 
 def check_text(text: object, what: str = "text") -> str:

@@ -301,8 +301,6 @@ def test_retrain_needs_a_current_model_and_its_training_data(tmp_path):
     with pytest.raises(RegistryError, match="training data is missing"):
         retrain([str(edu_file(tmp_path))], registry=registry, progress=False)
     assert snapshot(registry.home) == before
-    with pytest.raises(ValueError, match="only the baseline"):
-        retrain([str(edu_file(tmp_path))], registry=registry, kind="transformer", progress=False)
 
 
 # --- kill -9 at any moment leaves a valid registry ---------------------------------------------------

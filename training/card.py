@@ -24,7 +24,7 @@ print(predictor.predict(article_text).to_json(indent=2))
 {data_table}
 
 Training took {train_seconds} s (reading, fitting and tuning; evaluation not included).
-
+{fine_tuning}
 ## Results
 {metrics_table}
 
@@ -66,7 +66,32 @@ def metrics_table(metrics: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
-def render_card(meta: dict[str, Any], kind: str = "baseline (TF-IDF)", folder: str = "path/to/this/folder") -> str:
+KIND_NAMES = {
+    "baseline": "baseline (TF-IDF)",
+    "transformer": "transformer (a fine-tuned multilingual-e5-small encoder combined with a TF-IDF baseline)",
+}
+
+
+def fine_tuning_section(training: dict[str, Any] | None) -> str:
+    """What the transformer's fine-tuning did and how the combination was chosen."""
+    if not training:
+        return ""
+    run = training.get("fine_tune", {})
+    lines = ["", "## Fine-tuning",
+             f"{run.get('steps', '?')} of {run.get('max_steps', '?')} optimizer steps in {run.get('seconds', '?')} s "
+             f"(stopped by {run.get('stopped', '?')}); {run.get('trainable_parameters', 0) / 1e6:.1f} M trainable parameters; "
+             f"examples per task: {run.get('examples', {})}.", "",
+             "Transformer weight in each combined score, chosen on records held out from training:", "",
+             "| task | held-out n | transformer alone | baseline alone | combined | weight |", "| --- | --- | --- | --- | --- | --- |"]
+    for task, r in training.get("held_out", {}).items():
+        lines.append(f"| {task} | {r['n']} | {r['alone']:.4f} | {r['baseline']:.4f} | {r['combined']:.4f} | {r['weight']:.1f} |")
+    lines.append("")
+    lines.append("Scores: type accuracy, topics micro-F1, summary ROUGE-1 + ROUGE-2.")
+    return "\n".join(lines) + "\n"
+
+
+def render_card(meta: dict[str, Any], kind: str | None = None, folder: str = "path/to/this/folder") -> str:
+    kind = kind or KIND_NAMES.get(meta.get("train_config", {}).get("kind", "baseline"), "baseline (TF-IDF)")
     train = meta.get("data", {}).get("train", [])
     data_rows = ["| file | records | labelled (type / topics / tags / summary) | sha256 |", "| --- | --- | --- | --- | "]
     for f in train:
@@ -82,6 +107,7 @@ def render_card(meta: dict[str, Any], kind: str = "baseline (TF-IDF)", folder: s
         folder=folder,
         data_table="\n".join(data_rows),
         train_seconds=meta.get("train_seconds", "?"),
+        fine_tuning=fine_tuning_section(meta.get("training")),
         metrics_table=metrics_table(meta.get("metrics", {})),
         versions=", ".join(f"{k} {v}" for k, v in meta.get("versions", {}).items()),
     )

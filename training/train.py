@@ -36,7 +36,7 @@ def library_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {"python": platform.python_version()}
-    for package in ("newslens", "numpy", "scipy", "scikit-learn"):
+    for package in ("newslens", "numpy", "scipy", "scikit-learn", "torch", "transformers"):
         try:
             out[package] = version(package)
         except PackageNotFoundError:
@@ -78,10 +78,22 @@ def fit_and_save(
     holdout: list[Record] | None = None,
     extra_meta: dict[str, Any] | None = None,
     preferred: list[Record] | None = None,
-) -> tuple[BaselineModel, Path]:
-    """Fit on ``records``, save to ``target``, evaluate the saved bundle, save again with metrics."""
+    workdir: Path | None = None,
+    resume: bool = False,
+) -> tuple[Any, Path]:
+    """Fit on ``records``, save to ``target``, evaluate the saved bundle, save again with metrics.
+
+    The transformer kind keeps checkpoints in ``workdir`` (default: beside ``target``) until
+    the bundle is saved, so ``resume=True`` continues an interrupted run.
+    """
     started = time.perf_counter()
-    model = fit_baseline(records, config.baseline, progress, preferred=preferred)
+    workdir = workdir or target.with_name(f".{target.name}.work")
+    if config.kind == "transformer":
+        from .transformer import fit_transformer  # torch is only imported for this kind
+
+        model = fit_transformer(records, config, workdir, progress, resume)
+    else:
+        model = fit_baseline(records, config.baseline, progress, preferred=preferred)
     train_seconds = time.perf_counter() - started
     log.info("fitted in %.1f s", train_seconds)
     meta = {
@@ -95,6 +107,7 @@ def fit_and_save(
         "metrics": {},
         **(extra_meta or {}),
     }
+    meta.update({k: v for k, v in model.meta.items() if k == "training"})
     model.meta = meta
     # Save first, so evaluation exercises exactly what users will load.
     path = model.save(target, render_card(meta))
@@ -110,22 +123,26 @@ def fit_and_save(
         if holdout:
             meta["metrics"]["holdout"] = evaluate(predictor, holdout, progress)
         path = model.save(target, render_card(meta))
+    shutil.rmtree(workdir, ignore_errors=True)  # checkpoints are only for an unfinished run
     return model, path
 
 
 def train(config: TrainConfig, out: str | os.PathLike | None = None, progress: bool = True,
-          registry: Registry | None = None) -> Path:
+          registry: Registry | None = None, resume: bool = False) -> Path:
     """Train per ``config``; write the bundle to ``out``, or register it (see module doc)."""
     records, train_prints = read_files([config.resolve(p) for p in config.train], progress)
     log.info("training data: %d articles from %d file(s)", len(records), len(config.train))
     if out is not None:
-        return fit_and_save(records, config, Path(out), train_prints, progress)[1]
+        return fit_and_save(records, config, Path(out), train_prints, progress, resume=resume)[1]
 
     registry = registry or Registry()
     staging = registry.staging_dir()
+    # Checkpoints live outside the staging folder (removed on exit) so --resume finds them.
+    workdir = registry.home / ".work" / f"{config.name}-{config.kind}"
     try:
         records, holdout = apply_holdout(registry, records, train_prints)
-        _, staged = fit_and_save(records, config, staging / "bundle", train_prints, progress, holdout)
+        _, staged = fit_and_save(records, config, staging / "bundle", train_prints, progress, holdout,
+                                 workdir=workdir, resume=resume)
         parent = registry.current_name()
         version = registry.add(staged, {"parent": parent, "reason": "train", "status": "promoted", "forced": False})
         registry.set_current(version.name, "train")

@@ -1,0 +1,377 @@
+"""Fine-tune the multi-task transformer on 2 CPU cores, then combine it with a baseline.
+
+The recipe, in the order it runs (``fit_transformer``):
+1. hold out a slice of each task's training records (never trained on): it chooses the
+   topic thresholds and the weights of the transformer/baseline combination;
+2. fit the TF-IDF baseline on the rest;
+3. fine-tune: lower encoder layers and word embeddings frozen, one task per step drawn by
+   ``task_weights``, each loss only over records with that label, length-bucketed batches;
+   checkpoints every ``checkpoint_every`` steps, ``resume=True`` continues from the last;
+4. choose the combination on the held-out slices.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from model.baseline import BaselineModel
+from model.summary import select_sentences
+from model.text import normalize, split_headline, split_sentences
+from model.transformer import (
+    Combination, Encoded, MultiTaskNet, TransformerModel, WindowParams, choose_topics,
+    combine_sentence_scores, encode_article, make_batch,
+)
+
+from .baseline import fit_baseline, step, tune_thresholds
+from .config import TrainConfig, TransformerParams
+from .data import Record
+from .metrics import rouge_n, rouge_tokens
+from .oracle import greedy_oracle
+from .pretrained import load_base_model
+
+log = logging.getLogger("newslens.train")
+CHECKPOINT = "checkpoint.pt"
+TASKS = ("type", "topics", "summary")
+
+
+@dataclass
+class Example:
+    encoded: Encoded
+    sentences: list  # body sentences (summary task only)
+    target: Any  # type index, topic multi-hot, or oracle sentence labels
+
+
+# --- data ------------------------------------------------------------------------------------
+def split_task_holdout(records: list[Record], params: TransformerParams) -> tuple[list[Record], dict[str, list[Record]]]:
+    """(training records, held-out records per task); a record is held out for at most one task."""
+    rng = np.random.default_rng(params.seed)
+    held: dict[str, list[Record]] = {}
+    taken: set[int] = set()
+    for task in TASKS:
+        pool = [i for i, r in enumerate(records) if getattr(r, task) is not None and i not in taken]
+        n = min(params.holdout.get(task, 0), len(pool) // 5)  # never more than a fifth of a task
+        pick = rng.choice(len(pool), n, replace=False) if n else []
+        held[task] = [records[pool[j]] for j in pick]
+        taken.update(pool[j] for j in pick)
+    return [r for i, r in enumerate(records) if i not in taken], held
+
+
+def _sample(records: list[Record], n: int, seed: int) -> list[Record]:
+    if len(records) <= n:
+        return records
+    keep = np.sort(np.random.default_rng(seed).choice(len(records), n, replace=False))
+    return [records[i] for i in keep]
+
+
+def article_parts(r: Record) -> tuple[str, str]:
+    """(title, body), normalised the way ``Predictor`` reads them."""
+    body = normalize(r.text)
+    if r.title:
+        return normalize(r.title), body
+    head, rest, _ = split_headline(body)
+    return head, rest
+
+
+def build_examples(records: list[Record], tokenizer, type_labels: list[str], topic_labels: list[str],
+                   params: TransformerParams, progress: bool) -> dict[str, list[Example]]:
+    typed = _sample([r for r in records if r.type is not None], params.type_max_records, params.seed)
+    topical = [r for r in records if r.topics is not None]
+    summarised = _sample([r for r in records if r.summary is not None], params.summary_max_records, params.seed)
+    out: dict[str, list[Example]] = {t: [] for t in TASKS}
+    for task, rows in (("type", typed), ("topics", topical), ("summary", summarised)):
+        if params.task_weights.get(task, 0) <= 0:
+            continue
+        for r in tqdm(rows, desc=f"tokenise {task}", disable=not progress, leave=False):
+            title, body = article_parts(r)
+            enc = encode_article(tokenizer, title, body)
+            if task == "type":
+                out[task].append(Example(enc, [], type_labels.index(r.type)))
+            elif task == "topics":
+                target = np.zeros(len(topic_labels), np.float32)
+                target[[topic_labels.index(t) for t in r.topics if t in topic_labels]] = 1
+                out[task].append(Example(enc, [], target))
+            else:
+                sentences = split_sentences(body)
+                if not sentences:
+                    continue
+                chosen = greedy_oracle([s.text for s in sentences], r.summary)
+                target = np.zeros(len(sentences), np.float32)
+                target[chosen] = 1
+                out[task].append(Example(enc, sentences, target))
+    return out
+
+
+class TaskBatches:
+    """Length-bucketed batches of one task, reshuffled every epoch from (seed, epoch).
+
+    Everything is a function of the step number, so a resumed run sees the same batches.
+    """
+
+    def __init__(self, examples: list[Example], batch_size: int, seed: int):
+        self.examples, self.batch_size, self.seed = examples, batch_size, seed
+        self.per_epoch = max(1, math.ceil(len(examples) / batch_size))
+
+    def batch(self, k: int) -> list[Example]:
+        epoch, i = divmod(k, self.per_epoch)
+        rng = np.random.default_rng([self.seed, epoch])
+        order = rng.permutation(len(self.examples))
+        # Sort by length within chunks of 50 batches, so a batch pads little but epochs still differ.
+        chunk = 50 * self.batch_size
+        order = np.concatenate([sorted(order[c:c + chunk], key=lambda j: len(self.examples[j].encoded.ids))
+                                for c in range(0, len(order), chunk)])
+        batches = [order[b:b + self.batch_size] for b in range(0, len(order), self.batch_size)]
+        batches = [batches[j] for j in rng.permutation(len(batches))]
+        return [self.examples[j] for j in batches[i]]
+
+
+def task_schedule(weights: dict[str, float], available: list[str], n_steps: int, seed: int) -> list[str]:
+    tasks = [t for t in TASKS if t in available and weights.get(t, 0) > 0]
+    p = np.array([weights[t] for t in tasks], float)
+    rng = np.random.default_rng([seed, 7])
+    return [tasks[j] for j in rng.choice(len(tasks), n_steps, p=p / p.sum())]
+
+
+# --- the model -------------------------------------------------------------------------------
+def prepare_net(encoder: nn.Module, n_types: int, n_topics: int, params: TransformerParams) -> MultiTaskNet:
+    """Heads on the encoder; word embeddings and the lowest ``frozen_layers`` layers frozen."""
+    torch.manual_seed(params.seed)  # the heads' initial weights: the same run gives the same model
+    net = MultiTaskNet(encoder, n_types, n_topics, params.dropout)
+    encoder.embeddings.word_embeddings.weight.requires_grad_(False)
+    if params.frozen_layers:
+        for p in encoder.embeddings.parameters():
+            p.requires_grad_(False)
+        for layer in encoder.encoder.layer[: params.frozen_layers]:
+            for p in layer.parameters():
+                p.requires_grad_(False)
+    return net
+
+
+def task_loss(net: MultiTaskNet, task: str, examples: list[Example], windows: WindowParams,
+              special_ids: dict[str, int], params: TransformerParams) -> torch.Tensor:
+    """The loss of one task's batch; other heads are not touched (partial labels)."""
+    sentences = [e.sentences for e in examples] if task == "summary" else None
+    batch = make_batch([e.encoded for e in examples], sentences, windows, max_windows=params.train_windows, **special_ids)
+    out = net(batch)
+    if task == "type":
+        target = torch.tensor([e.target for e in examples], dtype=torch.long)
+        return nn.functional.cross_entropy(out["type"], target, label_smoothing=params.label_smoothing)
+    if task == "topics":
+        target = torch.from_numpy(np.stack([e.target for e in examples]))
+        return nn.functional.binary_cross_entropy_with_logits(out["topics"], target)
+    target = torch.from_numpy(np.concatenate([e.target for e in examples]))
+    covered = out["covered"]  # sentences past the training windows carry no signal
+    if not covered.any():
+        return out["sentences"].sum() * 0.0
+    return nn.functional.binary_cross_entropy_with_logits(out["sentences"][covered], target[covered])
+
+
+def make_optimizer(net: MultiTaskNet, params: TransformerParams) -> tuple[torch.optim.Optimizer, Any]:
+    encoder = [p for p in net.encoder.parameters() if p.requires_grad]
+    heads = [p for n, p in net.named_parameters() if not n.startswith("encoder.") and p.requires_grad]
+    optimizer = torch.optim.AdamW(
+        [{"params": encoder, "lr": params.lr_encoder}, {"params": heads, "lr": params.lr_heads}],
+        weight_decay=params.weight_decay,
+    )
+    warmup = max(1, int(params.warmup * params.max_steps))
+
+    def factor(s: int) -> float:  # linear warm-up, then linear decay to 0 at max_steps
+        return min((s + 1) / warmup, max(0.0, (params.max_steps - s) / max(1, params.max_steps - warmup)))
+
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def trainable_state(net: MultiTaskNet) -> dict[str, torch.Tensor]:
+    names = {n for n, p in net.named_parameters() if p.requires_grad}
+    return {k: v for k, v in net.state_dict().items() if k in names}
+
+
+def save_checkpoint(path: Path, net, optimizer, scheduler, step_no: int, elapsed: float, losses: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"step": step_no, "elapsed": elapsed, "losses": losses, "model": trainable_state(net),
+                "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}, tmp)
+    os.replace(tmp, path)  # a kill during the save leaves the previous checkpoint intact
+
+
+def load_checkpoint(path: Path, net, optimizer, scheduler) -> tuple[int, float, dict]:
+    state = torch.load(path, map_location="cpu", weights_only=True)  # tensors and numbers only: no code runs
+    net.load_state_dict(state["model"], strict=False)
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    return int(state["step"]), float(state["elapsed"]), dict(state["losses"])
+
+
+def fine_tune(net: MultiTaskNet, examples: dict[str, list[Example]], windows: WindowParams,
+              special_ids: dict[str, int], params: TransformerParams, workdir: Path,
+              resume: bool = False, progress: bool = True) -> dict[str, Any]:
+    """The training loop. Returns what happened (steps, seconds, final losses)."""
+    torch.manual_seed(params.seed)
+    available = [t for t in TASKS if examples.get(t)]
+    if not available:
+        raise ValueError("no training examples for any task (type, topics or summary).")
+    sizes = {"type": params.batch_size, "summary": params.batch_size, "topics": 2 * params.batch_size}
+    batches = {t: TaskBatches(examples[t], sizes[t], params.seed + i) for i, t in enumerate(TASKS) if t in available}
+    n_micro = params.max_steps * params.grad_accumulation
+    schedule = task_schedule(params.task_weights, available, n_micro, params.seed)
+    optimizer, scheduler = make_optimizer(net, params)
+    checkpoint = workdir / CHECKPOINT
+    start_step, elapsed, losses = 0, 0.0, {}
+    if resume and checkpoint.is_file():
+        start_step, elapsed, losses = load_checkpoint(checkpoint, net, optimizer, scheduler)
+        log.info("resumed from %s at step %d (%.0f s already spent)", checkpoint, start_step, elapsed)
+    elif resume:
+        log.info("no checkpoint in %s; starting from the beginning", workdir)
+    net.train()
+    began = time.perf_counter() - elapsed
+    bar = tqdm(total=params.max_steps, initial=start_step, desc="fine-tune", unit="step", disable=not progress)
+    step_no, stopped = start_step, "max_steps"
+    while step_no < params.max_steps:
+        if params.time_budget_s and time.perf_counter() - began >= params.time_budget_s:
+            stopped = "time_budget"
+            break
+        optimizer.zero_grad(set_to_none=True)
+        for micro in range(params.grad_accumulation):
+            k = step_no * params.grad_accumulation + micro
+            task = schedule[k]
+            seen = sum(1 for t in schedule[:k] if t == task)  # the task's batch counter
+            loss = task_loss(net, task, batches[task].batch(seen), windows, special_ids, params)
+            (loss / params.grad_accumulation).backward()
+            value = float(loss.detach())
+            losses[task] = 0.9 * losses.get(task, value) + 0.1 * value  # running mean
+        nn.utils.clip_grad_norm_([p for p in net.parameters() if p.requires_grad], 1.0)
+        optimizer.step()
+        scheduler.step()
+        step_no += 1
+        bar.update(1)
+        bar.set_postfix({t: f"{v:.3f}" for t, v in losses.items()})
+        if step_no % params.checkpoint_every == 0 or step_no == params.max_steps:
+            save_checkpoint(checkpoint, net, optimizer, scheduler, step_no, time.perf_counter() - began, losses)
+    bar.close()
+    net.eval()
+    seconds = time.perf_counter() - began
+    if stopped == "time_budget":
+        save_checkpoint(checkpoint, net, optimizer, scheduler, step_no, seconds, losses)
+        log.info("time budget reached after %d of %d steps", step_no, params.max_steps)
+    return {"steps": step_no, "max_steps": params.max_steps, "seconds": round(seconds, 1), "stopped": stopped,
+            "losses": {t: round(v, 4) for t, v in losses.items()}}
+
+
+# --- combination -----------------------------------------------------------------------------
+GRID = [round(x, 2) for x in np.linspace(0, 1, 11)]
+
+
+def choose_combination(model: TransformerModel, held: dict[str, list[Record]], progress: bool) -> tuple[Combination, np.ndarray, dict]:
+    """Weights (and topic thresholds) that do best on the held-out records of each task."""
+    report: dict[str, Any] = {}
+    weights = {"type": 0.0, "topics": 0.0, "summary": 0.0}
+    thresholds = model.topic_thresholds
+    for task in TASKS:
+        records = held.get(task) or []
+        if not records or (task == "type" and not model.type_labels) or (task == "topics" and not model.topic_labels):
+            continue
+        parts = [article_parts(r) for r in records]
+        base = model.baseline.scores([b for _, b in parts], [t for t, _ in parts])
+        enc = []
+        for i in tqdm(range(0, len(records), 32), desc=f"held-out {task}", disable=not progress, leave=False):
+            enc += model.encode(base.texts[i:i + 32], base.titles[i:i + 32], base.sentences[i:i + 32])
+        scores = {}
+        if task == "type":
+            truth = np.array([model.type_labels.index(r.type) if r.type in model.type_labels else -1 for r in records])
+            pt = np.stack([e["type"] for e in enc])
+            pb = base.type_proba[:, model._type_order]
+            for w in GRID:
+                p = w * pt + (1 - w) * pb
+                scores[w] = float((p.argmax(1) == truth).mean()) - 1e-3 * float(-np.log(p[np.arange(len(truth)), truth.clip(0)] + 1e-9).mean())
+        elif task == "topics":
+            Y = np.zeros((len(records), len(model.topic_labels)))
+            for i, r in enumerate(records):
+                Y[i, [model.topic_labels.index(t) for t in r.topics if t in model.topic_labels]] = 1
+            pt = np.stack([e["topics"] for e in enc])
+            pb = base.topic_proba[:, model._topic_order]
+            tuned = {}
+            for w in GRID:
+                p = w * pt + (1 - w) * pb
+                # Thresholds are tuned on half and scored on the other half, so w is not chosen on luck.
+                half = np.arange(len(records)) % 2 == 0
+                th = tune_thresholds(p[half], Y[half])
+                scores[w] = _micro_f1(p[~half], Y[~half], th)
+                tuned[w] = tune_thresholds(p, Y)
+        else:
+            for w in GRID:
+                r1 = []
+                for i, r in enumerate(records):
+                    s = combine_sentence_scores(base.sentence_scores[i], enc[i]["sentences"], enc[i]["covered"], w)
+                    chosen = select_sentences(base.sentences[i], s, model.baseline.summary_params)
+                    pred = rouge_tokens(" ".join(base.sentences[i][j].text for j in chosen))
+                    ref = rouge_tokens(r.summary)
+                    r1.append(rouge_n(pred, ref, 1) + rouge_n(pred, ref, 2))
+                scores[w] = float(np.mean(r1))
+        best = max(GRID, key=lambda w: (scores[w], w))
+        weights[task] = float(best)
+        if task == "topics":
+            thresholds = tuned[best].astype(np.float32)
+        report[task] = {"n": len(records), "weight": float(best), "alone": round(scores[1.0], 4),
+                        "baseline": round(scores[0.0], 4), "combined": round(scores[best], 4)}
+        log.info("combination %s: transformer weight %.1f (held-out %s)", task, best, report[task])
+    return Combination(type=weights["type"], topics=weights["topics"], summary=weights["summary"],
+                       keywords=model.combination.keywords, mmr_diversity=model.combination.mmr_diversity), thresholds, report
+
+
+def _micro_f1(p: np.ndarray, Y: np.ndarray, thresholds: np.ndarray) -> float:
+    pred = np.zeros_like(Y)
+    for i, chosen in enumerate(choose_topics(p, thresholds)):
+        pred[i, chosen] = 1
+    tp = (pred * Y).sum()
+    return float(2 * tp / max(pred.sum() + Y.sum(), 1))
+
+
+# --- everything ------------------------------------------------------------------------------
+def fit_transformer(records: list[Record], config: TrainConfig, workdir: Path, progress: bool = True,
+                    resume: bool = False) -> TransformerModel:
+    params = config.transformer
+    workdir.mkdir(parents=True, exist_ok=True)
+    train_part, held = split_task_holdout(records, params)
+    log.info("held out for choosing thresholds and weights: %s", {t: len(v) for t, v in held.items()})
+    baseline_dir = workdir / "baseline"
+    if resume and (baseline_dir / "config.json").is_file():
+        baseline = BaselineModel.load(baseline_dir)
+        log.info("resumed: reusing the baseline fitted before the interruption")
+    else:
+        baseline = fit_baseline(train_part, config.baseline, progress)
+        baseline.save(baseline_dir, card="Baseline checkpoint of a transformer training run.\n")
+    type_labels = baseline.type_head.labels if baseline.type_head else []
+    topic_labels = baseline.topics_head.labels if baseline.topics_head else []
+
+    with step("base model", params.base_model):
+        encoder, tokenizer = load_base_model(params.base_model, params.layers, progress)
+    special_ids = {"cls_id": tokenizer.token_to_id("<s>"), "sep_id": tokenizer.token_to_id("</s>"),
+                   "pad_id": tokenizer.token_to_id("<pad>")}
+    if None in special_ids.values():
+        raise ValueError(f"{params.base_model}: tokenizer lacks <s>, </s> or <pad>; only XLM-R style vocabularies are supported.")
+    windows = WindowParams(params.window, params.overlap, params.max_windows)
+    net = prepare_net(encoder, len(type_labels), len(topic_labels), params)
+    n_train = sum(p.numel() for p in net.parameters() if p.requires_grad)
+    log.info("parameters: %.1f M trainable of %.1f M", n_train / 1e6, sum(p.numel() for p in net.parameters()) / 1e6)
+    with step("tokenise and oracle labels"):
+        examples = build_examples(train_part, tokenizer, type_labels, topic_labels, params, progress)
+    log.info("training examples: %s", {t: len(v) for t, v in examples.items()})
+    run = fine_tune(net, examples, windows, special_ids, params, workdir, resume, progress)
+    run["trainable_parameters"] = n_train
+    run["examples"] = {t: len(v) for t, v in examples.items()}
+
+    model = TransformerModel(net, tokenizer, special_ids, windows, type_labels, topic_labels,
+                             np.full(len(topic_labels), 0.5, np.float32), baseline)
+    with step("choose the combination on held-out records"):
+        combination, thresholds, report = choose_combination(model, held, progress)
+    model.combination, model.topic_thresholds = combination, thresholds
+    model.meta["training"] = {"fine_tune": run, "held_out": report}
+    return model
