@@ -1,0 +1,69 @@
+"""What the benchmark scripts share: timing a Predictor, checking targets, writing the report."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+
+from model.predictor import Predictor
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def machine() -> dict:
+    return {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
+
+
+def latency(predictor: Predictor, texts: list[str], repeat: int = 200, batch_docs: int = 1000,
+            batch_size: int = 64) -> dict[str, float]:
+    """Single-request latency (one article per call) and batch throughput."""
+    for t in texts[:5]:
+        predictor.predict(t)  # warm-up
+    times = []
+    for t in texts[:repeat]:
+        start = time.perf_counter()
+        predictor.predict(t)
+        times.append((time.perf_counter() - start) * 1000)
+    start = time.perf_counter()
+    batch = texts[:batch_docs]
+    for i in range(0, len(batch), batch_size):
+        predictor.predict_batch(batch[i : i + batch_size])
+    dps = len(batch) / (time.perf_counter() - start)
+    return {"single_median_ms": statistics.median(times), "single_p95_ms": sorted(times)[int(0.95 * len(times))],
+            "batch_docs_per_second": dps}
+
+
+def get(result: dict, dotted: str) -> float | None:
+    task, key = dotted.split(".")
+    return None if result.get(task) is None else result[task][key]
+
+
+def check(report: dict, targets: dict[str, dict[str, float]], speed_targets: dict[str, tuple[str, float]]) -> list[tuple]:
+    """(what, value, target, met) for every quality and speed target."""
+    checks = []
+    for name, goals in targets.items():
+        for dotted, goal in goals.items():
+            value = get(report["files"][name], dotted)
+            checks.append((f"{name} {dotted}", value, f">= {goal}", value is not None and value >= goal))
+    speed = {**report["speed"], **({"train_seconds": report["train_seconds"]} if "train_seconds" in report else {})}
+    for key, (op, goal) in speed_targets.items():
+        if key in speed:
+            ok = speed[key] <= goal if op == "<=" else speed[key] >= goal
+            checks.append((key, speed[key], f"{op} {goal}", ok))
+    report["checks"] = [{"what": w, "value": v, "target": t, "met": ok} for w, v, t, ok in checks]
+    return checks
+
+
+def print_and_write(report: dict, checks: list[tuple], out: str | os.PathLike) -> None:
+    print(f"{'what':40} {'value':>10} {'target':>10}  met")
+    for w, v, t, ok in checks:
+        print(f"{w:40} {v if v is not None else float('nan'):10.4f} {t:>10}  {'yes' if ok else 'NO'}")
+    kw = report["files"].get("vims/all", {}).get("keywords")
+    if kw:
+        print(f"{'vims/all keywords F1@5 exact / partial':40} {kw['f1_at_5_exact']:.4f} / {kw['f1_at_5_partial']:.4f}")
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    print(f"wrote {out}")
