@@ -723,3 +723,21 @@ def test_combination_weights_zero_give_the_baseline_answer(trained):
         assert a.type.label == b.type.label
         assert a.type.scores == pytest.approx(b.type.scores, abs=1e-6)
         assert a.summary == b.summary and a.keywords == b.keywords
+
+
+def test_app_and_cli_use_a_transformer_bundle_like_any_other(trained, tmp_path, capsys):
+    from serve.app import analyse_article, model_overview
+    from training.cli import main
+
+    _, _, path = trained
+    predictor = Predictor.load(path)
+    out = analyse_article(predictor, SPORTS_TEXT, "Bóng đá")
+    assert "(transformer)" in out["message"] and out["summary"] and out["keywords"]
+    assert out["why_terms"]  # "why this type" comes from the baseline inside the bundle
+    overview, _, _ = model_overview(predictor)
+    assert "transformer" in overview
+    article = tmp_path / "article.txt"
+    article.write_text(SPORTS_TEXT, encoding="utf-8")
+    assert main(["-q", "predict", "--model", str(path), str(article)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["model"]["kind"] == "transformer" and result["type"]["label"] in predictor.model.type_labels
