@@ -9,6 +9,7 @@ the production path offline in seconds. No network, no real weights.
 from __future__ import annotations
 
 import importlib.metadata
+from dataclasses import replace
 import json
 import logging
 import math
@@ -28,6 +29,7 @@ from conftest import SPORTS_TEXT, VOCAB, make_records, small_params
 from transformer_helpers import DEFAULT_NORM_MAP, write_e5
 
 import training.transformer as tt
+from model.text import normalize
 from model.bundle import CONFIG_NAME, BundleError, read_config
 from model.predictor import Predictor
 from model.text import split_sentences
@@ -723,6 +725,27 @@ def test_combination_weights_zero_give_the_baseline_answer(trained):
         assert a.type.label == b.type.label
         assert a.type.scores == pytest.approx(b.type.scores, abs=1e-6)
         assert a.summary == b.summary and a.keywords == b.keywords
+
+
+def test_mmr_keywords_rerank_the_baseline_candidates(trained):
+    model, _, _ = trained
+    assert model.combination.keywords == "baseline"  # the default: it scored better on vims/all
+    original = model.combination
+    try:
+        model.combination = replace(original, keywords="mmr")
+        got = model.analyse([LONG_BODY], ["Bóng đá"])[0].keywords
+    finally:
+        model.combination = original
+    top_k = model.baseline.keyword_params.top_k
+    candidates = {k.phrase for k in model.baseline.keywords("Bóng đá", normalize(LONG_BODY), top_k=3 * top_k)}
+    assert got and len(got) <= top_k and {k.phrase for k in got} <= candidates
+    assert len({k.phrase for k in got}) == len(got)
+
+
+@pytest.mark.parametrize("kwargs, match", [({"keywords": "keybert"}, "keywords"), ({"type": 1.5}, "between 0 and 1")])
+def test_combination_is_validated(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Combination(**kwargs)
 
 
 def test_app_and_cli_use_a_transformer_bundle_like_any_other(trained, tmp_path, capsys):

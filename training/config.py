@@ -83,6 +83,7 @@ class TransformerParams:
     type_max_records: int = 12000
     summary_max_records: int = 8000
     holdout: dict[str, int] = field(default_factory=lambda: {"type": 600, "topics": 280, "summary": 400})
+    keywords: str = "baseline"  # keyword ranking: "baseline" or "mmr" (KeyBERT-style; worse on vims/all)
     checkpoint_every: int = 50  # steps
     seed: int = 0
 
@@ -97,6 +98,8 @@ class TransformerParams:
         unknown = set(self.task_weights) - {"type", "topics", "summary"}
         if unknown or not any(w > 0 for w in self.task_weights.values()):
             raise ConfigError("transformer.task_weights: give positive weights for type, topics and/or summary.")
+        if self.keywords not in ("baseline", "mmr"):
+            raise ConfigError(f"transformer.keywords must be 'baseline' or 'mmr'; got {self.keywords!r}.")
         for name in ("lr_encoder", "lr_heads"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"transformer.{name} must be a positive number; got {getattr(self, name)!r}.")

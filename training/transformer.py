@@ -369,7 +369,8 @@ def fit_transformer(records: list[Record], config: TrainConfig, workdir: Path, p
     run["examples"] = {t: len(v) for t, v in examples.items()}
 
     model = TransformerModel(net, tokenizer, special_ids, windows, type_labels, topic_labels,
-                             np.full(len(topic_labels), 0.5, np.float32), baseline)
+                             np.full(len(topic_labels), 0.5, np.float32), baseline,
+                             Combination(keywords=params.keywords))
     with step("choose the combination on held-out records"):
         combination, thresholds, report = choose_combination(model, held, progress)
     model.combination, model.topic_thresholds = combination, thresholds
