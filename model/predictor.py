@@ -6,13 +6,16 @@ import re
 import threading
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from . import bundle, paths
 from .baseline import KIND as BASELINE_KIND
 from .baseline import BaselineModel
 from .results import Explanation, ModelInfo, Prediction, Summary
 from .text import normalize, split_headline
+
+if TYPE_CHECKING:
+    from .transformer import TransformerModel
 
 NOT_VIETNAMESE_WARNING = (
     "This text does not look like Vietnamese (with diacritics); NewsLens was trained on "
@@ -65,7 +68,7 @@ def check_text(text: object, what: str = "text") -> str:
 class Predictor:
     """A loaded bundle that answers ``predict(text)`` and ``predict_batch(texts)``."""
 
-    def __init__(self, model: BaselineModel, info: ModelInfo):
+    def __init__(self, model: "BaselineModel | TransformerModel", info: ModelInfo):
         self.model = model
         self.info = info
 

@@ -222,6 +222,11 @@ def fine_tune(net: MultiTaskNet, examples: dict[str, list[Example]], windows: Wi
     batches = {t: TaskBatches(examples[t], sizes[t], params.seed + i) for i, t in enumerate(TASKS) if t in available}
     n_micro = params.max_steps * params.grad_accumulation
     schedule = task_schedule(params.task_weights, available, n_micro, params.seed)
+    seen: dict[str, int] = {}
+    nth = []  # nth[k]: how many batches of schedule[k]'s task came before micro-step k
+    for task in schedule:
+        nth.append(seen.get(task, 0))
+        seen[task] = nth[-1] + 1
     optimizer, scheduler = make_optimizer(net, params)
     checkpoint = workdir / CHECKPOINT
     start_step, elapsed, losses = 0, 0.0, {}
@@ -242,8 +247,7 @@ def fine_tune(net: MultiTaskNet, examples: dict[str, list[Example]], windows: Wi
         for micro in range(params.grad_accumulation):
             k = step_no * params.grad_accumulation + micro
             task = schedule[k]
-            seen = sum(1 for t in schedule[:k] if t == task)  # the task's batch counter
-            loss = task_loss(net, task, batches[task].batch(seen), windows, special_ids, params)
+            loss = task_loss(net, task, batches[task].batch(nth[k]), windows, special_ids, params)
             (loss / params.grad_accumulation).backward()
             value = float(loss.detach())
             losses[task] = 0.9 * losses.get(task, value) + 0.1 * value  # running mean
