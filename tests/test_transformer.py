@@ -667,6 +667,26 @@ def test_cli_trains_a_transformer_and_resumes_after_an_interruption(tiny_dir, tm
     assert Predictor.load(out).predict(SPORTS_TEXT).type.label in bundle["type_labels"]
 
 
+def test_registry_train_and_retrain_with_a_transformer(tiny_dir, tmp_path, monkeypatch):
+    from training.registry import Registry
+    from training.retrain import retrain
+    from training.train import train
+
+    records = make_records()
+    write_jsonl(tmp_path / "train.jsonl", records)
+    config = TrainConfig(kind="transformer", name="tiny-t", train=[str(tmp_path / "train.jsonl")],
+                         baseline=small_params(), transformer=tiny_params(str(tiny_dir)))
+    registry = Registry(tmp_path / "models")
+    path = train(config, progress=False, registry=registry)
+    assert registry.current_name() == path.name and read_config(path)["kind"] == "transformer"
+    assert not (registry.home / ".work" / "tiny-t-transformer").exists()  # checkpoints gone once registered
+    monkeypatch.setenv("NEWSLENS_HOME", str(registry.home))
+    assert Predictor.load().info.kind == "transformer"  # the registry's current model is the default
+    write_jsonl(tmp_path / "new.jsonl", records[:6])
+    result = retrain([str(tmp_path / "new.jsonl")], registry=registry, force=True, progress=False)
+    assert read_config(result.candidate.path)["kind"] == "transformer"  # the current model's kind is kept
+
+
 def test_transformer_section_of_a_config_is_checked(tmp_path):
     path = tmp_path / "config.json"
     path.write_text(json.dumps({"train": ["a.jsonl"], "transformer": {"windows": 3}}), encoding="utf-8")
