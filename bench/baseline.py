@@ -11,12 +11,11 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import RESULTS, check, latency, machine, print_and_write  # noqa: E402
+from bench.common import RESULTS, check, latency, machine, print_and_write, trained_or_given  # noqa: E402
 from model.predictor import Predictor  # noqa: E402
 from training.config import load_config  # noqa: E402
 from training.data import read_records  # noqa: E402
@@ -40,16 +39,7 @@ def main() -> int:
 
     config = load_config()
     report: dict = {"machine": machine()}
-    if args.model:
-        model_dir = Path(args.model)
-    else:
-        from training.train import train
-
-        config.evaluate = []  # evaluated below, separately from the training time
-        start = time.perf_counter()
-        # Trained on all of the default data (no registry holdout), like `newslens train --out`.
-        model_dir = train(config, out=Path("models") / "bench-baseline", progress=True)
-        report["train_seconds"] = time.perf_counter() - start
+    model_dir = trained_or_given(config, args.model, "bench-baseline", report)
     predictor = Predictor.load(model_dir)
     report["model"] = str(model_dir)
     report["files"] = {}

@@ -17,6 +17,20 @@ def machine() -> dict:
     return {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
 
 
+def trained_or_given(config, model: str | None, out_name: str, report: dict) -> Path:
+    """``model`` if given; else train ``config`` into models/``out_name`` on all its data (no
+    registry holdout, like `newslens train --out`), timing it into ``report["train_seconds"]``."""
+    if model:
+        return Path(model)
+    from training.train import train
+
+    config.evaluate = []  # evaluated by the benchmark, separately from the training time
+    start = time.perf_counter()
+    path = train(config, out=Path("models") / out_name, progress=True)
+    report["train_seconds"] = time.perf_counter() - start
+    return path
+
+
 def latency(predictor: Predictor, texts: list[str], repeat: int = 200, batch_docs: int = 1000,
             batch_size: int = 64) -> dict[str, float]:
     """Single-request latency (one article per call) and batch throughput."""

@@ -13,15 +13,14 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
 
-from bench.common import RESULTS, check, latency, machine, print_and_write  # noqa: E402
+from bench.common import RESULTS, check, latency, machine, print_and_write, trained_or_given  # noqa: E402
 from model.bundle import read_config  # noqa: E402
 from model.predictor import Predictor  # noqa: E402
 from training.config import load_config  # noqa: E402
@@ -49,21 +48,13 @@ def main() -> int:
 
     config = load_config(kind="transformer", name="newslens-transformer")
     report: dict = {"machine": machine(), "torch_threads": torch.get_num_threads()}
-    if args.model:
-        model_dir = Path(args.model)
-    else:
-        from training.train import train
-
-        config.evaluate = []  # evaluated below, separately from the training time
-        start = time.perf_counter()
-        model_dir = train(config, out=Path("models") / "bench-transformer", progress=True)
-        report["train_seconds"] = time.perf_counter() - start
+    model_dir = trained_or_given(config, args.model, "bench-transformer", report)
     predictor = Predictor.load(model_dir)
     model = predictor.model
-    # Fit time as recorded in the bundle (reading, fitting, tuning; no evaluation).
-    report["bundle_train_seconds"] = model.meta.get("train_seconds") or read_config(model_dir).get("train_seconds")
+    # Fit time as recorded in the bundle (fitting and tuning; no reading or evaluation).
+    report["bundle_train_seconds"] = read_config(model_dir).get("train_seconds")
     report["model"] = str(model_dir)
-    report["combination"] = vars(model.combination) if hasattr(model.combination, "__dict__") else str(model.combination)
+    report["combination"] = asdict(model.combination)
     report["training"] = model.meta.get("training")
     report["files"], report["transformer_alone"] = {}, {}
     texts: list[str] = []

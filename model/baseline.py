@@ -22,7 +22,13 @@ from . import bundle
 from .features import TfidfFeatures, TfidfParams, analysis_text, lead_text
 from .keywords import KeywordParams, extract_keywords
 from .results import Keyword, Summary, TopicsPrediction, TypePrediction
-from .summary import FEATURE_NAMES, SentenceScorer, SummaryParams, select_sentences, sentence_features
+from .summary import (
+    FEATURE_NAMES,
+    SentenceScorer,
+    SummaryParams,
+    select_sentences,
+    sentence_features,
+)
 from .text import Sentence, normalize, split_sentences
 
 KIND = "baseline"
@@ -89,12 +95,7 @@ class TopicsHead:
         return 1.0 / (1.0 + np.exp(-z))
 
     def choose(self, proba: np.ndarray) -> list[list[int]]:
-        """Labels over their thresholds; at least the most likely one (every article has a topic)."""
-        out = []
-        for row in proba:
-            chosen = [int(j) for j in np.flatnonzero(row >= self.thresholds)]
-            out.append(sorted(chosen, key=lambda j: -row[j]) or [int(row.argmax())])
-        return out
+        return choose_topics(proba, self.thresholds)
 
 
 @dataclass
@@ -115,6 +116,15 @@ class BaselineScores:
     topic_proba: np.ndarray | None  # [n, n_topics]
     sentences: list[list[Sentence]]
     sentence_scores: list[np.ndarray]
+
+
+def choose_topics(proba: np.ndarray, thresholds: np.ndarray) -> list[list[int]]:
+    """Labels over their thresholds; at least the most likely one (every article has a topic)."""
+    out = []
+    for row in proba:
+        chosen = [int(j) for j in np.flatnonzero(row >= thresholds)]
+        out.append(sorted(chosen, key=lambda j: -row[j]) or [int(row.argmax())])
+    return out
 
 
 def type_predictions(labels: list[str], proba: np.ndarray | None, n: int) -> list[TypePrediction]:

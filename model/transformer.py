@@ -32,13 +32,19 @@ import torch
 from torch import nn
 
 from . import bundle
-from .baseline import Analysis, BaselineModel, make_summary, topic_predictions, type_predictions
-from .results import Keyword
+from .baseline import (
+    Analysis,
+    BaselineModel,
+    choose_topics,
+    make_summary,
+    topic_predictions,
+    type_predictions,
+)
+from .results import Keyword, TopicsPrediction
 from .text import Sentence
 
 KIND = "transformer"
 WEIGHTS_FILE = "model.safetensors"
-ENCODER_CONFIG_FILE = "encoder_config.json"
 TOKENIZER_FILE = "tokenizer.json"
 BASELINE_DIR = "baseline"
 PREFIX = "passage: "  # e5 models expect it before a document
@@ -304,13 +310,14 @@ class TransformerModel:
         if self.topic_labels and base.topic_proba is not None:
             topic_p = c.topics * np.stack([e["topics"] for e in enc]) + (1 - c.topics) * base.topic_proba[:, self._topic_order]
         types = type_predictions(self.type_labels, type_p, n)
-        topics = [] if topic_p is None else topic_predictions(self.topic_labels, topic_p, choose_topics(topic_p, self.topic_thresholds))
+        topics = [TopicsPrediction([], {})] * n if topic_p is None else \
+            topic_predictions(self.topic_labels, topic_p, choose_topics(topic_p, self.topic_thresholds))
         out = []
         for i in range(n):
             scores = combine_sentence_scores(base.sentence_scores[i], enc[i]["sentences"], enc[i]["covered"], c.summary)
             out.append(Analysis(
                 type=types[i],
-                topics=topics[i] if topics else self.baseline.topics(None, 1)[0],
+                topics=topics[i],
                 keywords=self.keywords(base.titles[i], base.texts[i], enc[i]),
                 summary=make_summary(base.sentences[i], scores, self.baseline.summary_params),
             ))
@@ -360,7 +367,6 @@ class TransformerModel:
             writer.add_file(WEIGHTS_FILE, scratch / WEIGHTS_FILE)
             self.tokenizer.save(str(scratch / TOKENIZER_FILE))
             writer.add_file(TOKENIZER_FILE, scratch / TOKENIZER_FILE)
-            writer.add_json(ENCODER_CONFIG_FILE, config["encoder"])
             self.baseline.save(scratch / BASELINE_DIR, card="TF-IDF part of a NewsLens transformer bundle.\n")
             for file in sorted((scratch / BASELINE_DIR).iterdir()):
                 writer.add_file(f"{BASELINE_DIR}/{file.name}", file)
@@ -414,15 +420,6 @@ def _reorder(labels: list[str], other: list[str]) -> list[int]:
     if sorted(labels) != sorted(other):
         raise bundle.BundleError(f"transformer labels {labels} differ from the baseline's {other}.")
     return [other.index(l) for l in labels]
-
-
-def choose_topics(proba: np.ndarray, thresholds: np.ndarray) -> list[list[int]]:
-    """Labels over their thresholds; at least the most likely one (every article has a topic)."""
-    out = []
-    for row in proba:
-        chosen = [int(j) for j in np.flatnonzero(row >= thresholds)]
-        out.append(sorted(chosen, key=lambda j: -row[j]) or [int(row.argmax())])
-    return out
 
 
 def _standardise(x: np.ndarray) -> np.ndarray:

@@ -531,7 +531,8 @@ def test_saved_bundle_predicts_with_the_training_labels(trained):
     model, _, path = trained
     config = read_config(path)
     assert config["kind"] == "transformer" and config["type_labels"] == model.type_labels
-    assert {WEIGHTS_FILE, "tokenizer.json", "encoder_config.json"} <= set(config["files"])
+    assert {WEIGHTS_FILE, "tokenizer.json"} <= set(config["files"])
+    assert config["encoder"]["hidden_size"] == model.net.encoder.config.hidden_size  # the architecture, in config.json
     assert any(name.startswith("baseline/") for name in config["files"])
     predictor = Predictor.load(path)
     assert predictor.info.kind == "transformer" and isinstance(predictor.model, TransformerModel)

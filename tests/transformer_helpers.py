@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 from conftest import ENGLISH_TEXT, SPORTS_TEXT, TOPICS, VOCAB
 
+from training.e5_weights import tensor_shapes
+
 VI_LETTERS = "aàáảãạăằắẳẵặâầấẩẫậbcdđeèéẻẽẹêềếểễệfghiìíỉĩịjklmnoòóỏõọôồốổỗộơờớởỡợpqrstuùúủũụưừứửữựvwxyỳýỷỹỵz"
 SPECIAL = ["<s>", "<pad>", "</s>", "<unk>"]
 # What the real file's map does beyond NFKC (a few of its 4,837 entries): white space -> " ",
@@ -66,19 +68,6 @@ def quantize_q4_0(values: np.ndarray) -> tuple[bytes, np.ndarray]:
     return bytes(raw), exact.reshape(-1)
 
 
-def tensor_shapes(hidden: int, layers: int, ffn: int, vocab: int, positions: int, token_types: int) -> dict[str, tuple[int, ...]]:
-    shapes = {"emb.word": (vocab, hidden), "emb.pos": (positions, hidden), "emb.type": (token_types, hidden),
-              "emb.ln.w": (hidden,), "emb.ln.b": (hidden,)}
-    for l in range(layers):
-        for part in ("q", "k", "v", "ao"):
-            shapes[f"l{l}.{part}.w"], shapes[f"l{l}.{part}.b"] = (hidden, hidden), (hidden,)
-        shapes[f"l{l}.fi.w"], shapes[f"l{l}.fi.b"] = (ffn, hidden), (ffn,)
-        shapes[f"l{l}.fo.w"], shapes[f"l{l}.fo.b"] = (hidden, ffn), (hidden,)
-        for ln in ("aln", "oln"):
-            shapes[f"l{l}.{ln}.w"], shapes[f"l{l}.{ln}.b"] = (hidden,), (hidden,)
-    return shapes
-
-
 @dataclass
 class TinyE5:
     path: Path
@@ -95,7 +84,8 @@ def write_e5(path: Path, hidden: int = 32, layers: int = 2, heads: int = 2, ffn:
     vocab = len(pieces)
     assert vocab * hidden % 32 == 0
     norm_map = DEFAULT_NORM_MAP if norm_map is None else norm_map
-    shapes = tensor_shapes(hidden, layers, ffn, vocab, positions, token_types)
+    shapes = tensor_shapes(dict(hidden=hidden, layers=layers, ffn=ffn, vocab=vocab, positions=positions,
+                                token_types=token_types))
     tensors: dict[str, np.ndarray] = {}
     payloads: list[tuple[str, int, int, bytes]] = []  # name, dtype, count, bytes
     for name, shape in shapes.items():

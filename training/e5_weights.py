@@ -108,7 +108,7 @@ def read_e5(path: str | os.PathLike) -> E5File:
             tensors[name] = dequantize_q4_0(raw, count)
         else:
             raise E5FormatError(f"{path}: tensor {name} has unknown dtype {dtype}.")
-    shapes = _shapes(header)
+    shapes = tensor_shapes(header)
     for name, shape in shapes.items():
         if name not in tensors:
             raise E5FormatError(f"{path}: tensor {name} is missing.")
@@ -118,7 +118,7 @@ def read_e5(path: str | os.PathLike) -> E5File:
     return E5File(header, pieces, scores, dict(bos=bos, eos=eos, pad=pad, unk=unk), tensors, normalization)
 
 
-def _shapes(h: dict) -> dict[str, tuple[int, ...]]:
+def tensor_shapes(h: dict) -> dict[str, tuple[int, ...]]:
     H, FF = h["hidden"], h["ffn"]
     shapes = {"emb.word": (h["vocab"], H), "emb.pos": (h["positions"], H), "emb.type": (h["token_types"], H),
               "emb.ln.w": (H,), "emb.ln.b": (H,)}

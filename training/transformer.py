@@ -15,7 +15,7 @@ import logging
 import math
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,14 +28,21 @@ from model.baseline import BaselineModel
 from model.summary import select_sentences
 from model.text import normalize, split_headline, split_sentences
 from model.transformer import (
-    Combination, Encoded, MultiTaskNet, TransformerModel, WindowParams, choose_topics,
-    combine_sentence_scores, encode_article, make_batch,
+    Combination,
+    Encoded,
+    MultiTaskNet,
+    TransformerModel,
+    WindowParams,
+    choose_topics,
+    combine_sentence_scores,
+    encode_article,
+    make_batch,
 )
 
 from .baseline import fit_baseline, step, tune_thresholds
 from .config import TrainConfig, TransformerParams
 from .data import Record
-from .metrics import rouge_n, rouge_tokens
+from .metrics import multilabel, rouge_n, rouge_tokens
 from .oracle import greedy_oracle
 from .pretrained import load_base_model
 
@@ -301,41 +308,31 @@ def choose_combination(model: TransformerModel, held: dict[str, list[Record]], p
                 Y[i, [model.topic_labels.index(t) for t in r.topics if t in model.topic_labels]] = 1
             pt = np.stack([e["topics"] for e in enc])
             pb = base.topic_proba[:, model._topic_order]
-            tuned = {}
             for w in GRID:
                 p = w * pt + (1 - w) * pb
                 # Thresholds are tuned on half and scored on the other half, so w is not chosen on luck.
                 half = np.arange(len(records)) % 2 == 0
                 th = tune_thresholds(p[half], Y[half])
-                scores[w] = _micro_f1(p[~half], Y[~half], th)
-                tuned[w] = tune_thresholds(p, Y)
+                truth = [np.flatnonzero(row).tolist() for row in Y[~half]]
+                scores[w] = multilabel(truth, choose_topics(p[~half], th))["micro_f1"]
         else:
+            refs = [rouge_tokens(r.summary) for r in records]
             for w in GRID:
                 r1 = []
-                for i, r in enumerate(records):
+                for i, ref in enumerate(refs):
                     s = combine_sentence_scores(base.sentence_scores[i], enc[i]["sentences"], enc[i]["covered"], w)
                     chosen = select_sentences(base.sentences[i], s, model.baseline.summary_params)
                     pred = rouge_tokens(" ".join(base.sentences[i][j].text for j in chosen))
-                    ref = rouge_tokens(r.summary)
                     r1.append(rouge_n(pred, ref, 1) + rouge_n(pred, ref, 2))
                 scores[w] = float(np.mean(r1))
         best = max(GRID, key=lambda w: (scores[w], w))
         weights[task] = float(best)
-        if task == "topics":
-            thresholds = tuned[best].astype(np.float32)
+        if task == "topics":  # final thresholds: from all held-out records, at the chosen weight
+            thresholds = tune_thresholds(best * pt + (1 - best) * pb, Y).astype(np.float32)
         report[task] = {"n": len(records), "weight": float(best), "alone": round(scores[1.0], 4),
                         "baseline": round(scores[0.0], 4), "combined": round(scores[best], 4)}
         log.info("combination %s: transformer weight %.1f (held-out %s)", task, best, report[task])
-    return Combination(type=weights["type"], topics=weights["topics"], summary=weights["summary"],
-                       keywords=model.combination.keywords, mmr_diversity=model.combination.mmr_diversity), thresholds, report
-
-
-def _micro_f1(p: np.ndarray, Y: np.ndarray, thresholds: np.ndarray) -> float:
-    pred = np.zeros_like(Y)
-    for i, chosen in enumerate(choose_topics(p, thresholds)):
-        pred[i, chosen] = 1
-    tp = (pred * Y).sum()
-    return float(2 * tp / max(pred.sum() + Y.sum(), 1))
+    return replace(model.combination, **weights), thresholds, report
 
 
 # --- everything ------------------------------------------------------------------------------
