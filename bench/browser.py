@@ -33,24 +33,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+from tests.browser_page import CHROMIUM, CHROMIUM_ARGS, LABEL_SHOWN  # noqa: E402
+
 EXAMPLE_ARTICLE = REPO.parent / "shared" / "examples" / "seed_article_ninhthuan.txt"
 RESULTS = Path(__file__).resolve().parent / "results"
 SCREENSHOT = REPO / "serve" / "screenshot.png"
 MAX_PNG_BYTES = 500_000
 TIMEOUT_MS = 60_000
 VIEWPORT = {"width": 1280, "height": 900}
-
-# True once the "Article type" label shows ``expected``; stamps the first frame that shows it.
-LABEL_SHOWN = """([expected]) => {
-    const el = [...document.querySelectorAll('[data-testid="label"]')]
-        .find(b => b.querySelector('[data-testid="block-label"]')?.textContent.includes('Article type'));
-    const out = el?.querySelector('[data-testid="label-output-value"]');
-    if (!out || out.textContent.trim() !== expected) return false;
-    window.__nlDone ??= performance.now();
-    return true;
-}"""
 
 
 def wait_for_idle_queue(page, streams: set, settle_ms: int = 300) -> None:

@@ -22,10 +22,10 @@ import pytest
 pytest.importorskip("gradio")
 sync_api = pytest.importorskip("playwright.sync_api")
 
+from browser_page import CHROMIUM, CHROMIUM_ARGS, LABEL_SHOWN  # noqa: E402
 from conftest import SPORTS_TEXT  # noqa: E402
 from serve.app import FONTS, MONO_FONTS, build_app, theme  # noqa: E402
 
-CHROMIUM = Path("/usr/bin/chromium")
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE_ARTICLE = REPO.parent / "shared" / "examples" / "seed_article_ninhthuan.txt"
 if not CHROMIUM.exists():
@@ -37,7 +37,6 @@ expect.set_options(timeout=30_000)
 ARTIFACTS = REPO / "artifacts"
 TIMEOUT_MS = 30_000
 SPORTS_LABEL = "Thể thao"  # the fixture model's sports type, as the page must show it
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 
 timings: dict[str, object] = {}  # written to artifacts/browser_timings.json
 
@@ -135,17 +134,7 @@ def analyse(page, text: str, expected: str) -> float:
                     " window.__nlClick = performance.now(); window.__nlDone = undefined; },"
                     " {capture: true, once: true})")
     button.click()
-    page.wait_for_function(
-        """([expected]) => {
-            const el = [...document.querySelectorAll('[data-testid="label"]')]
-                .find(b => b.querySelector('[data-testid="block-label"]')?.textContent.includes('Article type'));
-            const out = el?.querySelector('[data-testid="label-output-value"]');
-            if (!out || out.textContent.trim() !== expected) return false;
-            window.__nlDone ??= performance.now();
-            return true;
-        }""",
-        arg=[expected], polling="raf", timeout=TIMEOUT_MS,
-    )
+    page.wait_for_function(LABEL_SHOWN, arg=[expected], polling="raf", timeout=TIMEOUT_MS)
     expect(output).to_have_text(expected)
     return page.evaluate("() => (window.__nlDone - window.__nlClick) / 1000")
 
