@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -173,3 +174,39 @@ def test_model_without_topics_saves_and_loads(tmp_path):
     assert result.type.label == SPORTS
     assert result.topics.labels == [] and result.topics.scores == {}
     assert isinstance(BaselineModel.load(path), BaselineModel)
+
+
+def test_topics_head_carries_a_corpus_context_that_round_trips(baseline_model, predictor, bundle_dir):
+    context = baseline_model.topics_head.context
+    assert context is not None and context.lsa is not None and context.lead_type is not None
+    loaded = predictor.model.topics_head.context
+    np.testing.assert_array_equal(loaded.columns, context.columns)
+    np.testing.assert_array_equal(loaded.lsa, context.lsa)  # stored as float16, fitted already rounded
+    assert loaded.lead_type.labels == context.lead_type.labels
+    config = read_config(bundle_dir)
+    assert config["topic_lsa_weight"] == context.lsa_weight and config["topic_lead_type_weight"] == context.lead_type_weight
+
+
+@pytest.mark.parametrize(
+    "off, lsa, lead_type",
+    [
+        ({"topics_common_terms": 0}, False, False),
+        ({"topics_lsa_dims": 0}, False, True),
+        ({"topics_lead_type_weight": 0.0}, True, False),
+    ],
+    ids=["no-context", "no-lsa", "no-lead-type"],
+)
+def test_corpus_context_parts_can_be_turned_off(tmp_path, off, lsa, lead_type):
+    model = fit_baseline(make_records(), replace(small_params(), **off), progress=False)
+    context = model.topics_head.context
+    assert (context is not None and context.lsa is not None) == lsa
+    assert (context is not None and context.lead_type is not None) == lead_type
+    before = model.analyse(TEXTS)
+    after = BaselineModel.load(model.save(tmp_path / "b", card="# card")).analyse(TEXTS)
+    assert after == before and after[0].topics.labels == ["Bóng đá"]
+
+
+def test_corpus_context_not_matching_its_weights_is_caught(bundle_copy):
+    edit_config(bundle_copy, {"topic_lead_type_labels": ["only one"]})
+    with pytest.raises(BundleError, match="damaged or inconsistent bundle.*lead type weights"):
+        Predictor.load(bundle_copy)

@@ -212,6 +212,8 @@ def test_train_with_bad_data_writes_nothing(tmp_path, capsys):
         ({"train": ["a.jsonl"], "baseline": {"tfidf": {"ngram": 3}}}, r"\.baseline\.tfidf: unknown key\(s\) ngram"),
         ({"train": ["a.jsonl"], "baseline": {"tfidf": 2}}, r"baseline\.tfidf: expected an object"),
         ({"train": ["a.jsonl"], "kind": "bert"}, "'kind' must be one of baseline"),
+        ({"train": ["a.jsonl"], "baseline": {"topics_lsa_dims": -1}}, r"topics_lsa_dims must be a whole number >= 0"),
+        ({"train": ["a.jsonl"], "baseline": {"topics_lsa_weight": "high"}}, r"topics_lsa_weight must be a number >= 0"),
         ({"train": []}, "'train' must list at least one data file"),
         ({}, "'train' must list at least one data file"),
     ],

@@ -13,12 +13,14 @@ from dataclasses import replace
 
 import numpy as np
 import scipy.sparse as sp
+from joblib import Parallel, delayed
+from sklearn.decomposition import TruncatedSVD
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.svm import LinearSVC
 from tqdm.auto import tqdm
 
-from model.baseline import BaselineModel, TopicsHead, TypeHead
+from model.baseline import BaselineModel, CorpusContext, TopicsHead, TypeHead
 from model.features import TfidfFeatures, analysis_text, lead_text
 from model.summary import FEATURE_NAMES, SentenceScorer, SummaryParams, select_sentences
 from model.text import normalize, split_sentences
@@ -64,10 +66,16 @@ def fit_baseline(records: list[Record], params: BaselineParams, progress: bool =
         with step("type head", f"{len(typed):,} articles, {len({r.type for r in typed})} labels"):
             type_head = fit_type_head(X[[rows[id(r)] for r in typed]], [r.type for r in typed], params)
     if topical:
+        context = None
+        if params.topics_common_terms and (params.topics_lsa_dims or (params.topics_lead_type_weight and typed)):
+            with step("topic context", f"{params.topics_common_terms:,} common terms"):
+                context = fit_corpus_context(X, features, [texts[rows[id(r)]] for r in typed], [r.type for r in typed],
+                                           params, rng, progress)
         with step("topics head", f"{len(topical):,} articles"):
             idx = [rows[id(r)] for r in topical]
             type_proba = type_head.proba(X[idx]) if type_head is not None else None
-            topics_head = fit_topics_head(X[idx], [texts[i] for i in idx], type_proba, [r.topics for r in topical], params)
+            topics_head = fit_topics_head(X[idx], [texts[i] for i in idx], type_proba, [r.topics for r in topical], params,
+                                          context)
 
     model = BaselineModel(
         tfidf_params=params.tfidf,
@@ -102,8 +110,10 @@ def type_estimator(params: BaselineParams):
     """
     if params.type_classifier == "svm":
         return LinearSVC(C=params.type_C)
+    # n_jobs: one-vs-rest binary fits run in threads; each has its own fixed seed, so the
+    # result is identical for any number of cores (checked), only faster.
     return SGDClassifier(loss="modified_huber", alpha=params.type_alpha, max_iter=params.type_epochs,
-                         tol=None, average=True, random_state=params.seed)
+                         tol=None, average=True, random_state=params.seed, n_jobs=-1)
 
 
 def fit_type_head(X: sp.csr_matrix, y: list[str], params: BaselineParams) -> TypeHead:
@@ -135,21 +145,44 @@ def fit_type_head(X: sp.csr_matrix, y: list[str], params: BaselineParams) -> Typ
                     calib_coef.astype(np.float32), calib_intercept.astype(np.float32))
 
 
+def fit_corpus_context(X: sp.csr_matrix, features: TfidfFeatures, typed_texts: list[str], types: list[str],
+                     params: BaselineParams, rng: np.random.Generator, progress: bool) -> CorpusContext | None:
+    """CorpusContext: an LSA of all articles and a type head of leads, over the most common terms."""
+    df = np.bincount(X.indices, minlength=X.shape[1])
+    columns = np.sort(np.argsort(-df, kind="stable")[: params.topics_common_terms])
+    lsa = None
+    dims = min(params.topics_lsa_dims, len(columns) - 1, X.shape[0] - 1)
+    if dims >= 1:
+        docs = X.shape[0]
+        sample = np.sort(rng.choice(docs, params.topics_lsa_docs, replace=False)) if docs > params.topics_lsa_docs > 0 \
+            else np.arange(docs)
+        svd = TruncatedSVD(dims, n_iter=4, random_state=params.seed).fit(X[sample][:, columns])
+        # Rounded to float16 as the bundle stores it, so a saved model answers exactly as fitted.
+        lsa = svd.components_.astype(np.float16).astype(np.float32)
+    lead_type = None
+    if params.topics_lead_type_weight and len(set(types)) >= 2:
+        leads = [lead_text(t) for t in tqdm(typed_texts, desc="leads", disable=not progress, leave=False)]
+        lead_type = fit_type_head(features.transform(leads)[:, columns], types, params)
+    if lsa is None and lead_type is None:
+        return None
+    return CorpusContext(columns, lsa, params.topics_lsa_weight, lead_type, params.topics_lead_type_weight)
+
+
 def _ovr_logistic(X: sp.csr_matrix, Y: np.ndarray, C: float) -> tuple[np.ndarray, np.ndarray]:
-    coefs, intercepts = [], []
-    for j in range(Y.shape[1]):
-        if Y[:, j].min() == Y[:, j].max():  # a label that is always (or never) present
-            coefs.append(np.zeros(X.shape[1]))
-            intercepts.append(8.0 if Y[0, j] else -8.0)
-            continue
-        lr = LogisticRegression(C=C, solver="liblinear", max_iter=1000).fit(X, Y[:, j])
-        coefs.append(lr.coef_[0])
-        intercepts.append(lr.intercept_[0])
-    return np.array(coefs), np.array(intercepts)
+    def fit_one(y: np.ndarray) -> tuple[np.ndarray, float]:
+        if y.min() == y.max():  # a label that is always (or never) present
+            return np.zeros(X.shape[1]), 8.0 if y[0] else -8.0
+        lr = LogisticRegression(C=C, solver="liblinear", max_iter=1000).fit(X, y)
+        return lr.coef_[0], lr.intercept_[0]
+
+    # liblinear releases the GIL: one thread per core, labels in parallel, same result.
+    fits = Parallel(n_jobs=-1, prefer="threads")(delayed(fit_one)(Y[:, j]) for j in range(Y.shape[1]))
+    return np.array([c for c, _ in fits]), np.array([b for _, b in fits])
 
 
 def fit_topics_head(X: sp.csr_matrix, analysed: list[str], type_proba: np.ndarray | None,
-                    topics: list[tuple[str, ...]], params: BaselineParams) -> TopicsHead:
+                    topics: list[tuple[str, ...]], params: BaselineParams,
+                    context: CorpusContext | None = None) -> TopicsHead:
     labels = sorted({t for ts in topics for t in ts})
     Y = np.array([[l in ts for l in labels] for ts in topics], dtype=int)
     char_features = None
@@ -157,7 +190,7 @@ def fit_topics_head(X: sp.csr_matrix, analysed: list[str], type_proba: np.ndarra
         char_features, _ = TfidfFeatures.fit_transform([lead_text(t) for t in analysed], params.topics_char_tfidf)
     head = TopicsHead(labels, sp.csr_matrix((len(labels), 0)), np.zeros(len(labels)), np.zeros(len(labels)),
                       char_features, params.topics_char_weight,
-                      params.topics_type_weight if type_proba is not None else 0.0)
+                      params.topics_type_weight if type_proba is not None else 0.0, context)
     X = head.design(X, analysed, type_proba)
     coef, intercept = _ovr_logistic(X, Y, params.topics_C)
     # Per-label thresholds from out-of-fold probabilities, shrunk towards one shared

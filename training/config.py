@@ -38,6 +38,14 @@ class BaselineParams:
         default_factory=lambda: TfidfParams(analyzer="char_wb", ngram_min=2, ngram_max=4, min_df=2, max_df=1.0, max_features=None)
     )
     topics_type_weight: float = 0.25  # 0.25 > 0.5 in 5-fold CV on danes/train (0.540 vs 0.531)
+    # CorpusContext (model/baseline.py): an article's N most common terms, projected by an LSA
+    # fitted on up to lsa_docs training articles and by a type head fitted on (VNTC) leads.
+    # 0 turns a part off. Chosen by repeated 5-fold CV on danes/train (README, "Topics").
+    topics_common_terms: int = 60000
+    topics_lsa_dims: int = 256
+    topics_lsa_docs: int = 25000
+    topics_lsa_weight: float = 0.7
+    topics_lead_type_weight: float = 0.25
     summary_max_records: int = 8000  # VietNews articles used to fit the sentence scorer
     summary_holdout: int = 600  # of those, kept aside to choose the length budget
     summary_budgets: tuple[int, ...] = (25, 30, 35, 40, 50, 60)
@@ -48,6 +56,12 @@ class BaselineParams:
     def __post_init__(self) -> None:
         if self.type_classifier not in ("sgd", "svm"):
             raise ConfigError(f"baseline.type_classifier must be 'sgd' or 'svm'; got {self.type_classifier!r}.")
+        for name in ("topics_common_terms", "topics_lsa_dims", "topics_lsa_docs"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
+                raise ConfigError(f"baseline.{name} must be a whole number >= 0; got {getattr(self, name)!r}.")
+        for name in ("topics_lsa_weight", "topics_lead_type_weight", "topics_char_weight", "topics_type_weight"):
+            if not isinstance(getattr(self, name), (int, float)) or getattr(self, name) < 0:
+                raise ConfigError(f"baseline.{name} must be a number >= 0; got {getattr(self, name)!r}.")
         for name in ("type_alpha", "type_C", "topics_C"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"baseline.{name} must be a positive number; got {getattr(self, name)!r}.")
