@@ -13,7 +13,6 @@ from dataclasses import replace
 
 import numpy as np
 import scipy.sparse as sp
-from joblib import Parallel, delayed
 from sklearn.decomposition import TruncatedSVD
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
@@ -169,15 +168,17 @@ def fit_corpus_context(X: sp.csr_matrix, features: TfidfFeatures, typed_texts: l
 
 
 def _ovr_logistic(X: sp.csr_matrix, Y: np.ndarray, C: float) -> tuple[np.ndarray, np.ndarray]:
-    def fit_one(y: np.ndarray) -> tuple[np.ndarray, float]:
-        if y.min() == y.max():  # a label that is always (or never) present
-            return np.zeros(X.shape[1]), 8.0 if y[0] else -8.0
-        lr = LogisticRegression(C=C, solver="liblinear", max_iter=1000).fit(X, y)
-        return lr.coef_[0], lr.intercept_[0]
-
-    # liblinear releases the GIL: one thread per core, labels in parallel, same result.
-    fits = Parallel(n_jobs=-1, prefer="threads")(delayed(fit_one)(Y[:, j]) for j in range(Y.shape[1]))
-    return np.array([c for c, _ in fits]), np.array([b for _, b in fits])
+    coefs, intercepts = [], []
+    for j in range(Y.shape[1]):
+        if Y[:, j].min() == Y[:, j].max():  # a label that is always (or never) present
+            coefs.append(np.zeros(X.shape[1]))
+            intercepts.append(8.0 if Y[0, j] else -8.0)
+            continue
+        # Sequential on purpose: liblinear holds the GIL, and threads measured slower.
+        lr = LogisticRegression(C=C, solver="liblinear", max_iter=1000).fit(X, Y[:, j])
+        coefs.append(lr.coef_[0])
+        intercepts.append(lr.intercept_[0])
+    return np.array(coefs), np.array(intercepts)
 
 
 def fit_topics_head(X: sp.csr_matrix, analysed: list[str], type_proba: np.ndarray | None,
