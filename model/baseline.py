@@ -84,13 +84,28 @@ class CorpusContext:
     def __post_init__(self) -> None:
         # A transposed view would be copied on every product (15 M floats); keep one copy.
         self._lsa_t = np.ascontiguousarray(self.lsa.T) if self.lsa is not None else None
+        # Vocabulary index -> position among ``columns`` (-1: not a common term).
+        self._position = np.full(int(self.columns.max()) + 1 if self.columns.size else 0, -1, np.int64)
+        self._position[self.columns] = np.arange(self.columns.size)
 
     def width(self) -> int:
         return (self.lsa.shape[0] if self.lsa is not None else 0) + \
             (len(self.lead_type.labels) if self.lead_type is not None else 0)
 
+    def common_terms(self, X: sp.csr_matrix) -> sp.csr_matrix:
+        """``X[:, columns]`` in O(nnz): scipy's column indexing costs ~2 ms per call on 600k columns."""
+        X = X.tocsr()
+        idx = X.indices
+        pos = np.full(idx.shape, -1, np.int64)
+        inside = idx < self._position.size
+        pos[inside] = self._position[idx[inside]]
+        keep = pos >= 0
+        rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(rows[keep], minlength=X.shape[0]))])
+        return sp.csr_matrix((X.data[keep], pos[keep], indptr), shape=(X.shape[0], self.columns.size))
+
     def block(self, X: sp.csr_matrix) -> np.ndarray:
-        common = X[:, self.columns]
+        common = self.common_terms(X)
         parts = []
         if self._lsa_t is not None:
             z = np.asarray(common @ self._lsa_t)

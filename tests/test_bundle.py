@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import BUSINESS, SPORTS, SPORTS_TEXT, VOCAB, make_records, small_params
-from model.baseline import WEIGHTS_FILE, BaselineModel
+from model.baseline import WEIGHTS_FILE, BaselineModel, CorpusContext
 from model.bundle import CARD_NAME, CONFIG_NAME, FORMAT_VERSION, BundleError, BundleWriter, read_config
 from model.predictor import Predictor
 from training.baseline import fit_baseline
@@ -210,3 +210,17 @@ def test_corpus_context_not_matching_its_weights_is_caught(bundle_copy):
     edit_config(bundle_copy, {"topic_lead_type_labels": ["only one"]})
     with pytest.raises(BundleError, match="damaged or inconsistent bundle.*lead type weights"):
         Predictor.load(bundle_copy)
+
+
+def test_corpus_context_selects_common_terms_like_scipy(baseline_model):
+    import scipy.sparse as sp
+
+    X = baseline_model.features.transform(["", TEXTS[0].lower(), "", TEXTS[1].lower()])
+    assert X[0].nnz == 0  # empty rows, first and inside
+    # A subset of the vocabulary, not ending at its last term (the tiny model's context keeps all).
+    context = CorpusContext(np.arange(1, X.shape[1] - 1, 2), None, 0.0, None, 0.0)
+    expected = X[:, context.columns].toarray()
+    assert expected.any()
+    np.testing.assert_array_equal(context.common_terms(X).toarray(), expected)
+    empty = sp.csr_matrix((2, X.shape[1]), dtype=X.dtype)
+    assert context.common_terms(empty).shape == (2, context.columns.size)
