@@ -16,6 +16,8 @@ from .results import Keyword
 from .text import stopwords
 
 _SEGMENT_RE = re.compile(r"[^\W_]+(?:[ \t]+[^\W_]+)*", re.UNICODE)  # words joined by spaces only
+_WORD_BEFORE = re.compile(r"([^\W_]+)[ \t]+$")
+_WORD_AFTER = re.compile(r"[ \t]+([^\W_]+)")
 # Keywords come from the first 50,000 characters: enough for any news article, and a 1 MB
 # paste stays fast.
 MAX_CHARS = 50_000
@@ -31,6 +33,9 @@ class KeywordParams:
     cohesion_power: float = 0.5
     length_weight: float = 0.35  # prefer real multi-syllable words over single syllables
     shortlist_factor: int = 8
+    # A phrase whose edge syllable binds this tightly (cohesion) to the word beside it in the
+    # article is a piece of a longer word: "ương Đảng" of "Trung ương Đảng". Scaled by 1 - cohesion.
+    fragment_cohesion: float = 0.6
 
 
 def _count_candidates(text: str, max_ngram: int, stop: frozenset[str], weight: float,
@@ -68,6 +73,23 @@ def _count_candidates(text: str, max_ngram: int, stop: frozenset[str], weight: f
             if j - i < max_ngram and ok[i] and ok[j] and not continues:
                 capitalised.add(" ".join(low[i : j + 1]))
             i = j + 1
+
+
+def _neighbours(phrase: str, *lowered: str) -> tuple[str, str]:
+    """The words just before and after the phrase's first whole-word occurrence in the
+    lower-cased texts ("" at punctuation or the edge of the text)."""
+    for lower in lowered:
+        start = lower.find(phrase)
+        while start >= 0:
+            end = start + len(phrase)
+            if (start == 0 or not lower[start - 1].isalnum()) and (end == len(lower) or not lower[end].isalnum()):
+                # Only spaces may separate a neighbour: punctuation or a new line ends the phrase.
+                left = lower[max(start - 40, 0):start]
+                before = _WORD_BEFORE.search(left) if left[-1:] in (" ", "\t") else None
+                after = _WORD_AFTER.match(lower, end) if lower[end:end + 1] in (" ", "\t") else None
+                return (before.group(1) if before else "", after.group(1) if after else "")
+            start = lower.find(phrase, start + 1)
+    return "", ""
 
 
 def _surface(phrase: str, title: str, body: str) -> str:
@@ -147,10 +169,17 @@ def extract_keywords(title: str, body: str, idf, n_docs: int, params: KeywordPar
     shortlist = [p for _, p in first[-(params.top_k * params.shortlist_factor):]]
 
     scored: list[tuple[float, str]] = []
+    lowered = (title.lower(), body.lower())
     for phrase in shortlist:
         tf = counts[phrase]
         n_words = phrase.count(" ") + 1
         score = (1.0 + log(tf)) * rarity(phrase, tf) * quality(phrase) * (1 + params.length_weight * (n_words > 1))
+        if phrase not in capitalised and params.fragment_cohesion < 1.0:
+            before, after = _neighbours(phrase, *lowered)
+            words = phrase.split(" ")
+            edge = max(cohesion(before, words[0]) if before else 0.0, cohesion(words[-1], after) if after else 0.0)
+            if edge >= params.fragment_cohesion:
+                score *= 1.0 - edge
         if phrase in capitalised:
             score *= params.proper_name_boost
         scored.append((score, phrase))
