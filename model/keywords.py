@@ -193,5 +193,5 @@ def extract_keywords(title: str, body: str, idf, n_docs: int, params: KeywordPar
         if any(padded in f" {c} " or f" {c} " in padded for c, _ in chosen):
             continue  # a sub- or super-phrase of one already chosen
         chosen.append((phrase, score))
-    top = chosen[0][1] if chosen else 1.0
+    top = chosen[0][1] if chosen and chosen[0][1] > 0 else 1.0  # 0 when every phrase is a fragment
     return [Keyword(_surface(p, title, body), round(s / top, 4)) for p, s in chosen]

@@ -55,3 +55,9 @@ def test_candidates_never_start_or_end_with_a_stop_word_or_cross_punctuation():
         words = phrase.split()
         assert words[0] not in {"với", "về"} and words[-1] not in {"với", "về"}
     assert not any("quyết đoàn" in p for p in phrases(TEXT, top_k=30))
+
+
+def test_a_text_made_only_of_fragments_still_gets_scored_keywords():
+    # Single syllables only, and every term everywhere: each syllable is a piece of "trung ương".
+    keywords = extract_keywords("", "trung ương", lambda t: 1.0, N_DOCS, KeywordParams(max_ngram=1))
+    assert [k.phrase for k in keywords] == ["trung", "ương"] and all(k.score == 0.0 for k in keywords)
