@@ -8,6 +8,7 @@ and whether it is written as a proper name. Near-repeats are then removed.
 """
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from dataclasses import dataclass
@@ -168,30 +169,43 @@ def extract_keywords(title: str, body: str, idf, n_docs: int, params: KeywordPar
     )
     shortlist = [p for _, p in first[-(params.top_k * params.shortlist_factor):]]
 
-    scored: list[tuple[float, str]] = []
     lowered = (title.lower(), body.lower())
-    for phrase in shortlist:
-        tf = counts[phrase]
-        n_words = phrase.count(" ") + 1
-        score = (1.0 + log(tf)) * rarity(phrase, tf) * quality(phrase) * (1 + params.length_weight * (n_words > 1))
-        if phrase not in capitalised and params.fragment_cohesion < 1.0:
-            before, after = _neighbours(phrase, *lowered)
-            words = phrase.split(" ")
-            edge = max(cohesion(before, words[0]) if before else 0.0, cohesion(words[-1], after) if after else 0.0)
-            if edge >= params.fragment_cohesion:
-                score *= 1.0 - edge
-        if phrase in capitalised:
-            score *= params.proper_name_boost
-        scored.append((score, phrase))
-    scored.sort(key=lambda x: (-x[0], x[1]))
+
+    def fragment(phrase: str) -> float:
+        """1 - cohesion with the word beside it in the article, when that binds tightly; else 1."""
+        before, after = _neighbours(phrase, *lowered)
+        words = phrase.split(" ")
+        edge = max(cohesion(before, words[0]) if before else 0.0, cohesion(words[-1], after) if after else 0.0)
+        return 1.0 - edge if edge >= params.fragment_cohesion else 1.0
+
+    def ranked():
+        """Shortlisted phrases by score, best first. The fragment factor (<= 1) is computed
+        lazily: the score without it bounds the score from above, so only phrases whose
+        bound reaches the top are looked up in the text (about top_k, not the shortlist)."""
+        heap = []
+        for phrase in shortlist:
+            tf = counts[phrase]
+            n_words = phrase.count(" ") + 1
+            value = (1.0 + log(tf)) * rarity(phrase, tf) * quality(phrase) * (1 + params.length_weight * (n_words > 1))
+            if phrase in capitalised:  # names are never fragments
+                heap.append((-value * params.proper_name_boost, phrase, True))
+            else:
+                heap.append((-value, phrase, params.fragment_cohesion >= 1.0))
+        heapq.heapify(heap)
+        while heap:
+            negative, phrase, exact = heapq.heappop(heap)
+            if exact:
+                yield -negative, phrase
+            else:
+                heapq.heappush(heap, (negative * fragment(phrase), phrase, True))
 
     chosen: list[tuple[str, float]] = []
-    for score, phrase in scored:
+    for value, phrase in ranked():
         if len(chosen) >= params.top_k:
             break
         padded = f" {phrase} "
         if any(padded in f" {c} " or f" {c} " in padded for c, _ in chosen):
             continue  # a sub- or super-phrase of one already chosen
-        chosen.append((phrase, score))
+        chosen.append((phrase, value))
     top = chosen[0][1] if chosen and chosen[0][1] > 0 else 1.0  # 0 when every phrase is a fragment
     return [Keyword(_surface(p, title, body), round(s / top, 4)) for p, s in chosen]
