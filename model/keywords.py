@@ -4,7 +4,8 @@ Candidates never cross punctuation, never start or end with a stop word and are 
 bare numbers. Each is scored by how often it occurs (headline occurrences count more),
 how rare it is in the news corpus (idf from the fitted TF-IDF vocabulary), how much it
 behaves like one word (a multi-syllable phrase seen as often as its rarest syllable)
-and whether it is written as a proper name. Near-repeats are then removed.
+and whether it is written as a proper name; a phrase cut out of a longer word (an edge
+syllable bound tightly to the word beside it) ranks down. Near-repeats are then removed.
 """
 from __future__ import annotations
 
