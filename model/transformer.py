@@ -23,7 +23,7 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +151,12 @@ class Batch:
     n_sentences: list[int]  # per article
     token_place: list[dict[int, tuple[int, int]]] = field(default_factory=list)  # per article: token -> (w, t)
 
+    def to(self, device: torch.device | str) -> "Batch":
+        """The same batch with its tensors on ``device`` (training on a GPU)."""
+        moved = {f: getattr(self, f).to(device) for f in ("input_ids", "attention_mask", "window_doc", "token_sentence",
+                                                           "sentence_doc", "sentence_position")}
+        return replace(self, **moved)
+
 
 def make_batch(encoded: list[Encoded], sentences: list[list[Sentence]] | None, params: WindowParams,
                cls_id: int, sep_id: int, pad_id: int, max_windows: int | None = None,
@@ -213,6 +219,7 @@ class MultiTaskNet(nn.Module):
         self.sentence_head = nn.Sequential(nn.Linear(3 * hidden, hidden), nn.GELU(), nn.Linear(hidden, 1))
 
     def forward(self, batch: Batch) -> dict[str, torch.Tensor]:
+        batch = batch.to(self.type_head.weight.device)  # a no-op on the CPU
         hidden = self.encoder(input_ids=batch.input_ids, attention_mask=batch.attention_mask).last_hidden_state
         mask = batch.attention_mask.unsqueeze(-1).to(hidden.dtype)
         window_vec = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
@@ -223,7 +230,7 @@ class MultiTaskNet(nn.Module):
         if n_sentences:
             owned = batch.token_sentence >= 0
             sent_vec = _scatter_mean(hidden[owned], batch.token_sentence[owned], n_sentences)
-            covered = torch.zeros(n_sentences, dtype=torch.bool).index_fill_(0, batch.token_sentence[owned], True)
+            covered = torch.zeros(n_sentences, dtype=torch.bool, device=hidden.device).index_fill_(0, batch.token_sentence[owned], True)
             sent_vec = sent_vec + self.sentence_position(batch.sentence_position.clamp(max=MAX_POSITIONS - 1))
             doc = doc_vec[batch.sentence_doc]
             features = torch.cat([sent_vec, doc, sent_vec * doc], dim=-1)
@@ -284,7 +291,7 @@ class TransformerModel:
             for group in groups:
                 batch = make_batch([encoded[i] for i in group], [sentences[i] for i in group], self.windows,
                                    max_windows=max_windows, keep_places=True, **self.special_ids)
-                res = self.net(batch)
+                res = {k: v.cpu() for k, v in self.net(batch).items()}  # the net may sit on a GPU
                 type_p = torch.softmax(res["type"], -1).numpy()
                 topic_p = torch.sigmoid(res["topics"]).numpy()
                 s_logits = res["sentences"].numpy() if "sentences" in res else np.zeros(0)

@@ -497,6 +497,30 @@ def test_transformer_params_validation(tiny_dir):
         tiny_params(tiny_dir, task_weights={"type": 0})
     with pytest.raises(ConfigError, match="max_steps"):
         tiny_params(tiny_dir, max_steps=0)
+    assert tiny_params(tiny_dir, device="cuda:1").device == "cuda:1"
+    with pytest.raises(ConfigError, match="device must be 'cpu', 'cuda' or 'cuda:N'"):
+        tiny_params(tiny_dir, device="gpu")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without a GPU")
+def test_fine_tune_on_a_missing_gpu_says_so_before_training(tiny_dir, tmp_path):
+    params = tiny_params(tiny_dir, max_steps=2, device="cuda")
+    net, _, examples, windows = prepared(tiny_dir, params)
+    with pytest.raises(ValueError, match="no GPU here; use --device cpu"):
+        tt.fine_tune(net, examples, windows, SPECIAL_IDS, params, tmp_path, progress=False)
+    assert not (tmp_path / tt.CHECKPOINT).exists()
+
+
+def test_batch_to_moves_every_tensor_and_keeps_the_maps(base):
+    _, tok = base
+    docs = [encode_article(tok, "Bóng đá", LONG_BODY)]
+    batch = make_batch(docs, [split_sentences(LONG_BODY)], WindowParams(16, 4), keep_places=True, **SPECIAL_IDS)
+    moved = batch.to("meta")  # a device every machine has: shapes without data
+    tensors = {k: v for k, v in vars(batch).items() if isinstance(v, torch.Tensor)}
+    assert len(tensors) == 6 and all(getattr(moved, k).device.type == "meta" for k in tensors)
+    assert all(getattr(moved, k).shape == v.shape for k, v in tensors.items())
+    assert moved.n_sentences == batch.n_sentences and moved.token_place == batch.token_place
+    assert batch.input_ids.device.type == "cpu"  # the original is untouched
 
 
 # --- 4. end to end: fit, save, load, predict -------------------------------------------------

@@ -9,6 +9,7 @@ import argparse
 import json
 import logging
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from model.bundle import BundleError
@@ -29,9 +30,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
         overrides["name"] = f"newslens-{args.kind}"
     config = load_config(args.config, **overrides)
     t = config.transformer
-    t.base_model = args.base_model or t.base_model
-    t.time_budget_s = args.time_budget if args.time_budget is not None else t.time_budget_s
-    t.max_steps = args.max_steps or t.max_steps
+    # replace() runs the recipe's validation again, so a bad flag fails here with a clear message.
+    config.transformer = replace(
+        t, base_model=args.base_model or t.base_model, max_steps=args.max_steps or t.max_steps,
+        time_budget_s=args.time_budget if args.time_budget is not None else t.time_budget_s,
+        device=args.device or t.device)
     path = train(config, args.out, progress=not args.quiet, resume=args.resume)
     log.info("model saved to %s", path)
     print(str(path))
@@ -172,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--time-budget", type=float, help="transformer: stop fine-tuning after this many seconds")
     p.add_argument("--max-steps", type=int, help="transformer: optimizer steps (default from the config)")
     p.add_argument("--resume", action="store_true", help="transformer: continue an interrupted run from its last checkpoint")
+    p.add_argument("--device", help="transformer: fine-tune on 'cpu' (default) or 'cuda' where a GPU exists")
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("evaluate", help="score a model on labelled data")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,7 @@ class TransformerParams:
     keywords: str = "baseline"  # keyword ranking: "baseline" or "mmr" (KeyBERT-style; worse on vims/all)
     checkpoint_every: int = 50  # steps
     seed: int = 0
+    device: str = "cpu"  # where fine-tuning runs: "cpu", or "cuda"/"cuda:N" where a GPU exists; bundles answer on the CPU
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "grad_accumulation", "max_steps", "checkpoint_every", "window"):
@@ -114,6 +116,8 @@ class TransformerParams:
             raise ConfigError("transformer.task_weights: give positive weights for type, topics and/or summary.")
         if self.keywords not in ("baseline", "mmr"):
             raise ConfigError(f"transformer.keywords must be 'baseline' or 'mmr'; got {self.keywords!r}.")
+        if not (self.device == "cpu" or re.fullmatch(r"cuda(:\d+)?", str(self.device))):
+            raise ConfigError(f"transformer.device must be 'cpu', 'cuda' or 'cuda:N'; got {self.device!r}.")
         for name in ("lr_encoder", "lr_heads"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"transformer.{name} must be a positive number; got {getattr(self, name)!r}.")

@@ -169,13 +169,14 @@ def task_loss(net: MultiTaskNet, task: str, examples: list[Example], windows: Wi
     sentences = [e.sentences for e in examples] if task == "summary" else None
     batch = make_batch([e.encoded for e in examples], sentences, windows, max_windows=params.train_windows, **special_ids)
     out = net(batch)
+    device = out["doc"].device
     if task == "type":
-        target = torch.tensor([e.target for e in examples], dtype=torch.long)
+        target = torch.tensor([e.target for e in examples], dtype=torch.long, device=device)
         return nn.functional.cross_entropy(out["type"], target, label_smoothing=params.label_smoothing)
     if task == "topics":
-        target = torch.from_numpy(np.stack([e.target for e in examples]))
+        target = torch.from_numpy(np.stack([e.target for e in examples])).to(device)
         return nn.functional.binary_cross_entropy_with_logits(out["topics"], target)
-    target = torch.from_numpy(np.concatenate([e.target for e in examples]))
+    target = torch.from_numpy(np.concatenate([e.target for e in examples])).to(device)
     covered = out["covered"]  # sentences past the training windows carry no signal
     if not covered.any():
         return out["sentences"].sum() * 0.0
@@ -199,7 +200,7 @@ def make_optimizer(net: MultiTaskNet, params: TransformerParams) -> tuple[torch.
 
 def trainable_state(net: MultiTaskNet) -> dict[str, torch.Tensor]:
     names = {n for n, p in net.named_parameters() if p.requires_grad}
-    return {k: v for k, v in net.state_dict().items() if k in names}
+    return {k: v.cpu() for k, v in net.state_dict().items() if k in names}
 
 
 def save_checkpoint(path: Path, net, optimizer, scheduler, step_no: int, elapsed: float, losses: dict) -> None:
@@ -225,6 +226,9 @@ def fine_tune(net: MultiTaskNet, examples: dict[str, list[Example]], windows: Wi
     available = [t for t in TASKS if examples.get(t)]
     if not available:
         raise ValueError("no training examples for any task (type, topics or summary).")
+    if params.device != "cpu" and not torch.cuda.is_available():
+        raise ValueError(f"transformer.device is {params.device!r} but torch sees no GPU here; use --device cpu.")
+    net.to(params.device)  # before the optimizer is made, so its state lives beside the weights
     sizes = {"type": params.batch_size, "summary": params.batch_size, "topics": 2 * params.batch_size}
     batches = {t: TaskBatches(examples[t], sizes[t], params.seed + i) for i, t in enumerate(TASKS) if t in available}
     n_micro = params.max_steps * params.grad_accumulation
@@ -268,6 +272,7 @@ def fine_tune(net: MultiTaskNet, examples: dict[str, list[Example]], windows: Wi
             save_checkpoint(checkpoint, net, optimizer, scheduler, step_no, time.perf_counter() - began, losses)
     bar.close()
     net.eval()
+    net.to("cpu")  # the bundle answers on the CPU
     seconds = time.perf_counter() - began
     if stopped == "time_budget":
         save_checkpoint(checkpoint, net, optimizer, scheduler, step_no, seconds, losses)
