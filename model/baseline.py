@@ -364,7 +364,7 @@ class BaselineModel:
             raise bundle.BundleError(f"{path}: kind {config.get('kind')!r} is not a {KIND} bundle.")
         try:
             a = bundle.load_arrays(path, WEIGHTS_FILE)
-            vocabulary = {t: i for i, t in enumerate(bundle.load_json(path, VOCAB_FILE))}
+            terms = bundle.load_json(path, VOCAB_FILE)
             params = TfidfParams(**config["tfidf"])
             type_head = topics_head = None
             if config.get("type_labels"):
@@ -375,16 +375,16 @@ class BaselineModel:
                                      shape=tuple(a["topics_shape"]))
                 char_features = None
                 if config.get("topic_char_tfidf"):
-                    char_vocab = {t: i for i, t in enumerate(bundle.load_json(path, CHAR_VOCAB_FILE))}
-                    char_features = TfidfFeatures.from_arrays(char_vocab, a["topics_char_idf"],
+                    char_features = TfidfFeatures.from_arrays(bundle.load_json(path, CHAR_VOCAB_FILE),
+                                                              a["topics_char_idf"],
                                                               TfidfParams(**config["topic_char_tfidf"]))
                 topics_head = TopicsHead(config["topic_labels"], coef, a["topics_intercept"],
                                          np.asarray(config["topic_thresholds"], np.float32),
                                          char_features, float(config.get("topic_char_weight", 0.0)),
                                          float(config.get("topic_type_weight", 0.0)),
                                          _load_context(config, a))
-            _check_shapes(len(vocabulary), type_head, topics_head, a)
-            features = TfidfFeatures.from_arrays(vocabulary, a["idf"], params)
+            _check_shapes(len(terms), type_head, topics_head, a)
+            features = TfidfFeatures.from_arrays(terms, a["idf"], params)
             features.idf_lookup()  # build it now, not during the first request
             return cls(
                 tfidf_params=params,

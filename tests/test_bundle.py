@@ -224,3 +224,19 @@ def test_corpus_context_selects_common_terms_like_scipy(baseline_model):
     np.testing.assert_array_equal(context.common_terms(X).toarray(), expected)
     empty = sp.csr_matrix((2, X.shape[1]), dtype=X.dtype)
     assert context.common_terms(empty).shape == (2, context.columns.size)
+
+
+def test_a_loaded_vocabulary_is_the_saved_mapping_most_common_terms_first(predictor, bundle_dir, baseline_model):
+    from model.features import most_common_first
+
+    saved = json.loads((bundle_dir / "vocabulary.json").read_text("utf-8"))
+    loaded = predictor.model.features.vocabulary
+    assert loaded == {t: i for i, t in enumerate(saved)}  # the same mapping...
+    idf = predictor.model.features.idf
+    assert [idf[i] for i in loaded.values()] == sorted(idf.tolist())  # ...laid out by document frequency
+    assert predictor.model.features.idf_of(saved[0]) == pytest.approx(float(idf[0]))
+    # A term with a line break keeps its strings (only reordered); an idf that does not fit
+    # (a damaged bundle) leaves the vocabulary for the shape checks.
+    assert most_common_first(["a\nb", "c"], np.array([2.0, 1.0])) == {"c": 1, "a\nb": 0}
+    assert list(most_common_first(["a\nb", "c"], np.array([2.0, 1.0]))) == ["c", "a\nb"]
+    assert most_common_first(["a", "b"], np.array([1.0])) == {"a": 0, "b": 1}
