@@ -115,9 +115,7 @@ def type_estimator(params: BaselineParams):
                          tol=None, average=True, random_state=params.seed, n_jobs=-1)
 
 
-def fit_type_head(X: sp.csr_matrix, y: list[str], params: BaselineParams, macro_f1_offsets_apply: bool = True) -> TypeHead:
-    """The linear type head, calibrated on out-of-fold scores (and, for the article type head,
-    offset per label for macro-F1; ``macro_f1_offsets_apply=False`` for helper heads)."""
+def fit_type_head(X: sp.csr_matrix, y: list[str], params: BaselineParams) -> TypeHead:
     labels = sorted(set(y))
     if len(labels) < 2:
         raise ValueError(f"the type head needs at least two labels in the training data; found {labels}.")
@@ -136,9 +134,6 @@ def fit_type_head(X: sp.csr_matrix, y: list[str], params: BaselineParams, macro_
         if calib_coef.shape[0] == 1:
             calib_coef = np.vstack([-calib_coef, calib_coef]) / 2
             calib_intercept = np.array([-calib_intercept[0], calib_intercept[0]]) / 2
-        if params.type_macro_f1_offsets and macro_f1_offsets_apply:
-            truth = np.searchsorted(labels, y_arr)
-            calib_intercept = calib_intercept + macro_f1_offsets(oof @ calib_coef.T + calib_intercept, truth)
     else:  # too few examples per label to calibrate: a plain softmax of the scores
         calib_coef, calib_intercept = np.eye(len(labels)), np.zeros(len(labels))
     coef, intercept = svc.coef_, svc.intercept_
@@ -147,40 +142,6 @@ def fit_type_head(X: sp.csr_matrix, y: list[str], params: BaselineParams, macro_
         intercept = np.array([-intercept[0], intercept[0]]) / 2
     return TypeHead(list(svc.classes_), coef.astype(np.float32), intercept.astype(np.float32),
                     calib_coef.astype(np.float32), calib_intercept.astype(np.float32))
-
-
-def _macro_f1(truth: np.ndarray, predicted: np.ndarray, n: int) -> float:
-    """metrics.classification's macro-F1 (labels present in ``truth``) on label indices: fast
-    enough to be called a thousand times while tuning."""
-    confusion = np.bincount(truth * n + predicted, minlength=n * n).reshape(n, n)
-    true_counts = confusion.sum(1)
-    f1 = 2 * np.diag(confusion) / np.maximum(confusion.sum(0) + true_counts, 1)
-    return float(f1[true_counts > 0].mean())
-
-
-def macro_f1_offsets(logits: np.ndarray, truth: np.ndarray, grid: np.ndarray = np.arange(-1.0, 1.001, 0.05),
-                     passes: int = 3) -> np.ndarray:
-    """Per-label offsets added to ``logits`` [n, labels] that maximise macro-F1 of the argmax.
-
-    Coordinate ascent over a fixed grid, a label at a time; an offset only moves when it
-    strictly gains, so labels that need none keep 0. On a held-out 20% of vntc/train (offsets
-    tuned on the out-of-fold scores of the other 80%) macro-F1 rose from 0.930 to 0.931.
-    """
-    n = logits.shape[1]
-    offsets = np.zeros(n)
-    best = _macro_f1(truth, logits.argmax(1), n)
-    for _ in range(passes):
-        moved = False
-        for label in range(n):
-            for value in grid:
-                trial = offsets.copy()
-                trial[label] = value
-                score = _macro_f1(truth, (logits + trial).argmax(1), n)
-                if score > best + 1e-12:
-                    best, offsets, moved = score, trial, True
-        if not moved:
-            break
-    return offsets
 
 
 def fit_corpus_context(X: sp.csr_matrix, features: TfidfFeatures, typed_texts: list[str], types: list[str],
@@ -200,7 +161,7 @@ def fit_corpus_context(X: sp.csr_matrix, features: TfidfFeatures, typed_texts: l
     lead_type = None
     if params.topics_lead_type_weight and len(set(types)) >= 2:
         leads = [lead_text(t) for t in tqdm(typed_texts, desc="leads", disable=not progress, leave=False)]
-        lead_type = fit_type_head(features.transform(leads)[:, columns], types, params, macro_f1_offsets_apply=False)
+        lead_type = fit_type_head(features.transform(leads)[:, columns], types, params)
     if lsa is None and lead_type is None:
         return None
     return CorpusContext(columns, lsa, params.topics_lsa_weight, lead_type, params.topics_lead_type_weight)

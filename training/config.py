@@ -31,10 +31,6 @@ class BaselineParams:
     type_epochs: int = 30
     type_C: float = 0.5  # LinearSVC regularisation
     calibration_folds: int = 3
-    # Per-label offsets on the calibrated logits, tuned for macro-F1 on the out-of-fold scores
-    # the calibration already has: macro-F1 weighs the small labels as much as the large ones,
-    # which a probability calibrated for log-loss does not (README, "Type").
-    type_macro_f1_offsets: bool = True
     topics_C: float = 10.0  # one-vs-rest logistic regression
     topics_folds: int = 5  # out-of-fold probabilities for threshold tuning
     # Extra topic evidence (0 turns it off): char n-grams of headline + lead, type probabilities.
@@ -67,8 +63,6 @@ class BaselineParams:
         for name in ("topics_lsa_weight", "topics_lead_type_weight", "topics_char_weight", "topics_type_weight"):
             if not isinstance(getattr(self, name), (int, float)) or getattr(self, name) < 0:
                 raise ConfigError(f"baseline.{name} must be a number >= 0; got {getattr(self, name)!r}.")
-        if not isinstance(self.type_macro_f1_offsets, bool):
-            raise ConfigError(f"baseline.type_macro_f1_offsets must be true or false; got {self.type_macro_f1_offsets!r}.")
         for name in ("type_alpha", "type_C", "topics_C"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"baseline.{name} must be a positive number; got {getattr(self, name)!r}.")
