@@ -50,6 +50,7 @@ from model.transformer import (
 )
 from training import e5_weights
 from training.cli import main
+from training.baseline import fit_baseline
 from training.config import ConfigError, TrainConfig, TransformerParams, load_config
 from training.e5_weights import E5FormatError, convert, dequantize_q4_0, read_e5
 from training.pretrained import load_base_model, resolve_base_model
@@ -549,6 +550,20 @@ def test_fit_transformer_end_to_end(trained):
     c = model.combination
     assert all(0 <= w <= 1 for w in (c.type, c.topics, c.summary))
     assert model.topic_thresholds.shape == (len(topics),)
+
+
+def test_nested_baseline_is_refitted_on_all_records_after_the_combination(trained, tiny_dir, tmp_path):
+    model, _, _ = trained
+    assert model.meta["training"]["baseline_refit_on_all"] is True
+    on_all = fit_baseline(make_records(), small_params(), progress=False)
+    np.testing.assert_array_equal(model.baseline.type_head.coef, on_all.type_head.coef)
+
+    params = tiny_params(tiny_dir, refit_baseline=False)
+    config = TrainConfig(kind="transformer", train=["unused.jsonl"], baseline=small_params(), transformer=params)
+    kept = tt.fit_transformer(make_records(), config, tmp_path, progress=False)
+    assert kept.meta["training"]["baseline_refit_on_all"] is False
+    assert not np.array_equal(kept.baseline.type_head.coef, on_all.type_head.coef)  # fitted without the held-out records
+    assert kept.combination == model.combination  # chosen before any refit, so the same either way
 
 
 def test_saved_bundle_predicts_with_the_training_labels(trained):

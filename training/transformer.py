@@ -380,5 +380,23 @@ def fit_transformer(records: list[Record], config: TrainConfig, workdir: Path, p
     with step("choose the combination on held-out records"):
         combination, thresholds, report = choose_combination(model, held, progress)
     model.combination, model.topic_thresholds = combination, thresholds
-    model.meta["training"] = {"fine_tune": run, "held_out": report}
+    model = refit_baseline(model, records, config, progress) if params.refit_baseline and any(held.values()) else model
+    model.meta["training"] = {"fine_tune": run, "held_out": report, "baseline_refit_on_all": model.baseline is not baseline}
     return model
+
+
+def refit_baseline(model: TransformerModel, records: list[Record], config: TrainConfig, progress: bool) -> TransformerModel:
+    """The model with its baseline refitted on every record, held-out ones included.
+
+    The held-out records have done their job (choosing weights and thresholds); like a refit
+    on all data after model selection, the baseline then learns from them too: they are a
+    fifth of the topic leads. Kept as it was if a label occurs only in held-out records (the
+    combination was not chosen for it).
+    """
+    with step("refit the baseline on all records", f"{len(records):,} articles"):
+        baseline = fit_baseline(records, config.baseline, progress)
+    labels = lambda b: (b.type_head.labels if b.type_head else [], b.topics_head.labels if b.topics_head else [])  # noqa: E731
+    if labels(baseline) != labels(model.baseline):
+        log.info("kept the baseline fitted without the held-out records: the label sets differ")
+        return model
+    return replace(model, baseline=baseline)
