@@ -510,6 +510,10 @@ def test_fine_tune_on_a_missing_gpu_says_so_before_training(tiny_dir, tmp_path):
     with pytest.raises(ValueError, match="no GPU here; use --device cpu"):
         tt.fine_tune(net, examples, windows, SPECIAL_IDS, params, tmp_path, progress=False)
     assert not (tmp_path / tt.CHECKPOINT).exists()
+    config = TrainConfig(kind="transformer", train=["unused.jsonl"], baseline=small_params(), transformer=params)
+    with pytest.raises(ValueError, match="no GPU here"):
+        tt.fit_transformer(make_records(), config, tmp_path / "work", progress=False)
+    assert not (tmp_path / "work").exists()  # failed before fitting anything
 
 
 def test_batch_to_moves_every_tensor_and_keeps_the_maps(base):

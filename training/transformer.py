@@ -218,6 +218,11 @@ def load_checkpoint(path: Path, net, optimizer, scheduler) -> tuple[int, float, 
     return int(state["step"]), float(state["elapsed"]), dict(state["losses"])
 
 
+def check_device(params: TransformerParams) -> None:
+    if params.device != "cpu" and not torch.cuda.is_available():
+        raise ValueError(f"transformer.device is {params.device!r} but torch sees no GPU here; use --device cpu.")
+
+
 def fine_tune(net: MultiTaskNet, examples: dict[str, list[Example]], windows: WindowParams,
               special_ids: dict[str, int], params: TransformerParams, workdir: Path,
               resume: bool = False, progress: bool = True) -> dict[str, Any]:
@@ -226,8 +231,7 @@ def fine_tune(net: MultiTaskNet, examples: dict[str, list[Example]], windows: Wi
     available = [t for t in TASKS if examples.get(t)]
     if not available:
         raise ValueError("no training examples for any task (type, topics or summary).")
-    if params.device != "cpu" and not torch.cuda.is_available():
-        raise ValueError(f"transformer.device is {params.device!r} but torch sees no GPU here; use --device cpu.")
+    check_device(params)
     net.to(params.device)  # before the optimizer is made, so its state lives beside the weights
     sizes = {"type": params.batch_size, "summary": params.batch_size, "topics": 2 * params.batch_size}
     batches = {t: TaskBatches(examples[t], sizes[t], params.seed + i) for i, t in enumerate(TASKS) if t in available}
@@ -344,6 +348,7 @@ def choose_combination(model: TransformerModel, held: dict[str, list[Record]], p
 def fit_transformer(records: list[Record], config: TrainConfig, workdir: Path, progress: bool = True,
                     resume: bool = False) -> TransformerModel:
     params = config.transformer
+    check_device(params)  # before minutes of baseline fitting, not after
     workdir.mkdir(parents=True, exist_ok=True)
     train_part, held = split_task_holdout(records, params)
     log.info("held out for choosing thresholds and weights: %s", {t: len(v) for t, v in held.items()})
