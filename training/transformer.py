@@ -1,13 +1,14 @@
 """Fine-tune the multi-task transformer on 2 CPU cores, then combine it with a baseline.
 
 The recipe, in the order it runs (``fit_transformer``):
-1. hold out a slice of each task's training records (never trained on): it chooses the
+1. hold out a slice of each task's training records (the encoder never sees them): they choose the
    topic thresholds and the weights of the transformer/baseline combination;
 2. fit the TF-IDF baseline on the rest;
 3. fine-tune: lower encoder layers and word embeddings frozen, one task per step drawn by
    ``task_weights``, each loss only over records with that label, length-bucketed batches;
    checkpoints every ``checkpoint_every`` steps, ``resume=True`` continues from the last;
-4. choose the combination on the held-out slices.
+4. choose the combination on the held-out slices;
+5. refit the baseline on every record (``refit_baseline``), held-out ones included.
 """
 from __future__ import annotations
 
