@@ -31,8 +31,8 @@ class BaselineParams:
     type_epochs: int = 30
     type_C: float = 0.5  # LinearSVC regularisation
     # Add an NB-SVM scorer (log-count-ratio weighted features) to the type head, stacked by
-    # the calibrator: +0.002 to +0.005 accuracy and macro-F1 on three held-out 20% splits of
-    # vntc/train, type accuracy on vims unchanged (README, "Type").
+    # the calibrator: +0.001 to +0.0045 accuracy and macro-F1 on three held-out 20% splits of
+    # vntc/train; type accuracy on vims within chance of unchanged (README, "Type").
     type_nb_svm: bool = True
     type_nb_smoothing: float = 0.1  # added to each term's summed TF-IDF per label; 0.1 > 1.0 held out
     calibration_folds: int = 3
