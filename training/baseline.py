@@ -123,9 +123,13 @@ Linear = tuple[np.ndarray, np.ndarray]
 def fit_linear(X: sp.csr_matrix, y: np.ndarray, labels: list[str], params: BaselineParams) -> Linear:
     """The type estimator's one-vs-rest weights, one row per label (also for two labels)."""
     est = type_estimator(params).fit(X, y)
-    coef, intercept = est.coef_, est.intercept_
-    if coef.shape[0] == 1:  # two labels: sklearn keeps one row, for the second label
-        coef, intercept = np.vstack([-coef, coef]) / 2, np.array([-intercept[0], intercept[0]]) / 2
+    return one_row_per_label(est.coef_, est.intercept_)
+
+
+def one_row_per_label(coef: np.ndarray, intercept: np.ndarray) -> Linear:
+    """sklearn keeps one row for two labels (the second's); split it evenly into two."""
+    if coef.shape[0] == 1:
+        return np.vstack([-coef, coef]) / 2, np.array([-intercept[0], intercept[0]]) / 2
     return coef, intercept
 
 
@@ -175,14 +179,12 @@ def fit_type_head(X: sp.csr_matrix, y: list[str], params: BaselineParams) -> Typ
     oof = np.zeros((len(y_arr), len(labels) * len(fits)))
     for train, held in StratifiedKFold(folds, shuffle=True, random_state=params.seed).split(X, y_arr):
         for k, fit in enumerate(fits):
-            W, b = fit(X[train], y_arr[train], labels, params)
-            oof[held, k * len(labels):(k + 1) * len(labels)] = X[held] @ W.T + b
+            fold_W, fold_b = fit(X[train], y_arr[train], labels, params)
+            oof[held, k * len(labels):(k + 1) * len(labels)] = X[held] @ fold_W.T + fold_b
     calib = LogisticRegression(C=1.0, max_iter=1000).fit(oof, y_arr)
-    C, c = calib.coef_, calib.intercept_
-    if C.shape[0] == 1:  # two labels
-        C, c = np.vstack([-C, C]) / 2, np.array([-c[0], c[0]]) / 2
-    W = np.vstack([W for W, _ in scorers])
-    b = np.concatenate([b for _, b in scorers])
+    C, c = one_row_per_label(calib.coef_, calib.intercept_)
+    W = np.vstack([w for w, _ in scorers])
+    b = np.concatenate([bias for _, bias in scorers])
     if len(fits) == 1:  # keep raw scores and calibration apart, as bundles always had them
         return _type_head(labels, W, b, C, c)
     return _type_head(labels, C @ W, C @ b + c, np.eye(len(labels)), np.zeros(len(labels)))
