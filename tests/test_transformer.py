@@ -561,6 +561,16 @@ def test_fit_transformer_end_to_end(trained):
     assert model.meta["training"]["topic_probe"]["records"] == sum(r.topics is not None for r in make_records())
 
 
+def test_model_card_states_the_fine_tuning_and_the_topics_head(trained):
+    from training.card import render_card
+
+    model, _, _ = trained
+    card = render_card({"train_config": {"kind": "transformer"}, "training": model.meta["training"]})
+    assert "## Fine-tuning" in card and "| topics | 1 |" in card
+    n = model.meta["training"]["topic_probe"]["records"]
+    assert f"logistic regression (C=0.01) on the encoder's document vectors of {n:,} leads" in card
+
+
 def _topic_docs(model, records):
     parts = [tt.article_parts(r) for r in records]
     enc = model.encode([b for _, b in parts], [t for t, _ in parts], [split_sentences(b) for _, b in parts])

@@ -80,8 +80,12 @@ def fine_tuning_section(training: dict[str, Any] | None) -> str:
     lines = ["", "## Fine-tuning",
              f"{run.get('steps', '?')} of {run.get('max_steps', '?')} optimizer steps in {run.get('seconds', '?')} s "
              f"(stopped by {run.get('stopped', '?')}); {run.get('trainable_parameters', 0) / 1e6:.1f} M trainable parameters; "
-             f"examples per task: {run.get('examples', {})}.", "",
-             "Transformer weight in each combined score, chosen on records held out from training:", "",
+             f"examples per task: {run.get('examples', {})}.", ""]
+    probe = training.get("topic_probe")
+    if probe:
+        lines += [f"Topics head: refitted after fine-tuning as a logistic regression (C={probe['c']:g}) "
+                  f"on the encoder's document vectors of {probe['records']:,} leads.", ""]
+    lines += ["Transformer weight in each combined score, chosen on records held out from training:", "",
              "| task | held-out n | transformer alone | baseline alone | combined | weight |", "| --- | --- | --- | --- | --- | --- |"]
     for task, r in training.get("held_out", {}).items():
         lines.append(f"| {task} | {r['n']} | {r['alone']:.4f} | {r['baseline']:.4f} | {r['combined']:.4f} | {r['weight']:.1f} |")
