@@ -1,11 +1,13 @@
-"""training/metrics.py on small examples computed by hand."""
+"""training/metrics.py on small examples computed by hand, and training/bootstrap.py."""
 from __future__ import annotations
 
 import unicodedata
 
+import numpy as np
 import pytest
 
-from training.metrics import classification, keywords_f1_at_k, multilabel, rouge, rouge_tokens
+from training import bootstrap
+from training.metrics import ROUGE_KEYS, classification, keywords_f1_at_k, mean_scores, multilabel, rouge, rouge_tokens
 
 
 # --- ROUGE -------------------------------------------------------------------------------------
@@ -133,3 +135,88 @@ def test_keywords_mean_over_articles_counts_empty_predictions_as_zero():
 def test_keywords_partial_match_respects_syllable_boundaries():
     result = keywords_f1_at_k([["an"]], [["Thanh Hóa"]])
     assert result["f1_at_5_partial"] == 0.0
+
+
+# --- bootstrap confidence intervals ---------------------------------------------------------------------
+def _random_task(data_seed: int, n: int):
+    """A random type task, topics task and per-document scores of ``n`` documents."""
+    rng = np.random.default_rng(data_seed)
+    labels = ["a", "b", "c", "d"]
+    y_true = [labels[i] for i in rng.integers(0, 4, n)]
+    y_pred = [t if rng.random() < 0.6 else labels[rng.integers(0, 4)] for t in y_true]
+    sets = [[l for l in labels if rng.random() < 0.35] for _ in range(2 * n)]
+    return labels, y_true, y_pred, sets[:n], sets[n:], rng.random((n, 3)).tolist()
+
+
+def _all_intervals(data_seed: int, n: int, **options) -> dict:
+    labels, y_true, y_pred, t_sets, p_sets, rows = _random_task(data_seed, n)
+    return {
+        **bootstrap.classification(y_true, y_pred, labels, classification(y_true, y_pred, labels), **options),
+        **bootstrap.multilabel(t_sets, p_sets, multilabel(t_sets, p_sets), **options),
+        **bootstrap.means(rows, ROUGE_KEYS, mean_scores(rows, ROUGE_KEYS), **options),
+    }
+
+
+def _slow_reference(data_seed: int, n: int, resamples: int) -> dict:
+    """Resample documents and run the metric code itself on every resample."""
+    labels, y_true, y_pred, t_sets, p_sets, rows = _random_task(data_seed, n)
+    topic_labels = sorted({l for s in [*t_sets, *p_sets] for l in s})  # fixed, as in the full data
+
+    def scores(idx) -> dict:
+        pick = lambda xs: [xs[i] for i in idx]  # noqa: E731
+        found = {**classification(pick(y_true), pick(y_pred), labels),
+                 **multilabel(pick(t_sets), pick(p_sets), labels=topic_labels), **mean_scores(pick(rows), ROUGE_KEYS)}
+        return {k: v for k, v in found.items() if isinstance(v, float)}
+
+    point = scores(range(n))
+    samples = [scores(idx) for chunk in bootstrap.resample_indices(n, resamples) for idx in chunk]
+    out = {}
+    for key, estimate in point.items():
+        low, high = np.percentile([s[key] for s in samples], [2.5, 97.5])
+        out[f"{key}_ci"] = [min(low, estimate), max(high, estimate)]
+    return out
+
+
+def test_bootstrap_matches_a_slow_reference():
+    fast = _all_intervals(data_seed=3, n=40, resamples=200)
+    slow = _slow_reference(data_seed=3, n=40, resamples=200)
+    assert set(fast) == set(slow)
+    for key in slow:
+        assert fast[key] == pytest.approx(slow[key], abs=1e-12), key
+
+
+def test_bootstrap_intervals_contain_the_point_estimate():
+    labels, y_true, y_pred, t_sets, p_sets, rows = _random_task(data_seed=5, n=30)
+    point = classification(y_true, y_pred, labels)
+    cis = bootstrap.classification(y_true, y_pred, labels, point)
+    point |= multilabel(t_sets, p_sets)
+    cis |= bootstrap.multilabel(t_sets, p_sets, multilabel(t_sets, p_sets))
+    for key, (low, high) in cis.items():
+        assert low <= point[key.removesuffix("_ci")] <= high, key
+
+
+def test_bootstrap_is_seeded_and_deterministic():
+    assert _all_intervals(data_seed=7, n=50) == _all_intervals(data_seed=7, n=50)
+    assert _all_intervals(data_seed=7, n=50) != _all_intervals(data_seed=7, n=50, seed=bootstrap.SEED + 1)
+
+
+def test_bootstrap_intervals_shrink_with_more_data():
+    small, large = _all_intervals(data_seed=11, n=50), _all_intervals(data_seed=11, n=2000)
+    for key in small:
+        assert large[key][1] - large[key][0] < (small[key][1] - small[key][0]) / 2, key
+
+
+def test_bootstrap_of_identical_documents_is_a_point():
+    rows = [(0.5, 0.25, 0.4)] * 20
+    cis = bootstrap.means(rows, ROUGE_KEYS, mean_scores(rows, ROUGE_KEYS))
+    expected = {"rouge1_ci": [0.5, 0.5], "rouge2_ci": [0.25, 0.25], "rougeL_ci": [0.4, 0.4]}
+    assert set(cis) == set(expected)
+    for key, interval in expected.items():
+        assert cis[key] == pytest.approx(interval), key
+    assert bootstrap.means([], ROUGE_KEYS, mean_scores([], ROUGE_KEYS))["rouge1_ci"] == [0.0, 0.0]
+
+
+def test_with_intervals_places_each_interval_after_its_metric():
+    out = bootstrap.with_intervals({"accuracy": 0.9, "macro_f1": 0.8, "n": 3},
+                                   {"macro_f1_ci": [0.7, 0.9], "accuracy_ci": [0.8, 1.0]})
+    assert list(out) == ["accuracy", "accuracy_ci", "macro_f1", "macro_f1_ci", "n"]

@@ -53,16 +53,36 @@ def rouge_l(pred: list[str], ref: list[str]) -> float:
     return _f1(_lcs(pred, ref), len(pred), len(ref))
 
 
-def rouge(preds: Sequence[str], refs: Sequence[str]) -> dict[str, float]:
-    """Mean ROUGE-1/2/L F1 over pairs."""
-    r1 = r2 = rl = 0.0
+ROUGE_KEYS = ("rouge1", "rouge2", "rougeL")
+KEYWORD_KEYS = ("f1_at_5_exact", "f1_at_5_partial")
+
+
+def rouge_per_pair(preds: Sequence[str], refs: Sequence[str]) -> list[tuple[float, float, float]]:
+    """ROUGE-1/2/L F1 of each pair: the per-document values that means and bootstraps use."""
+    out = []
     for p, r in zip(preds, refs):
         pt, rt = rouge_tokens(p), rouge_tokens(r)
-        r1 += rouge_n(pt, rt, 1)
-        r2 += rouge_n(pt, rt, 2)
-        rl += rouge_l(pt, rt)
-    n = max(len(refs), 1)
-    return {"rouge1": r1 / n, "rouge2": r2 / n, "rougeL": rl / n, "n": len(refs)}
+        out.append((rouge_n(pt, rt, 1), rouge_n(pt, rt, 2), rouge_l(pt, rt)))
+    return out
+
+
+def mean_scores(rows: Sequence[Sequence[float]], keys: Sequence[str], n: int | None = None) -> dict:
+    """Mean of each column of per-document ``rows`` under ``keys``, plus ``n``.
+
+    Summed left to right in a plain loop, so the numbers are bit-for-bit those of the
+    running sums this module always used (``sum`` and ``np.mean`` round differently).
+    """
+    n = len(rows) if n is None else n
+    totals = [0.0] * len(keys)
+    for row in rows:
+        for j, x in enumerate(row):
+            totals[j] += x
+    return {**{k: t / max(n, 1) for k, t in zip(keys, totals)}, "n": n}
+
+
+def rouge(preds: Sequence[str], refs: Sequence[str]) -> dict[str, float]:
+    """Mean ROUGE-1/2/L F1 over pairs."""
+    return mean_scores(rouge_per_pair(preds, refs), ROUGE_KEYS, n=len(refs))
 
 
 def classification(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str] | None = None) -> dict:
@@ -120,22 +140,29 @@ def _contains(outer: str, inner: str) -> bool:
     return f" {inner} " in f" {outer} "
 
 
-def keywords_f1_at_k(predicted: Sequence[Sequence[str]], tags: Sequence[Sequence[str]], k: int = 5) -> dict:
-    """Mean F1@k of predicted phrases against tags: exact, and partial (containment either way)."""
-    exact = partial = 0.0
+def keywords_f1_per_doc(predicted: Sequence[Sequence[str]], tags: Sequence[Sequence[str]], k: int = 5) -> list[tuple[float, float]]:
+    """F1@k of each article's predicted phrases against its tags: (exact, partial)."""
+    out = []
     for pred, gold in zip(predicted, tags):
         p = list(dict.fromkeys(_norm_phrase(x) for x in pred))[:k]
         g = list(dict.fromkeys(_norm_phrase(x) for x in gold))
         if not p or not g:
+            out.append((0.0, 0.0))
             continue
         hit_exact = sum(1 for x in p if x in g)
-        exact += _f1(hit_exact, len(p), len(g)) if hit_exact else 0.0
+        exact = _f1(hit_exact, len(p), len(g)) if hit_exact else 0.0
         # partial: precision over predictions that match some tag, recall over tags matched
         # containment of whole words: "an" does not match "thanh hóa"
         p_hits = sum(1 for x in p if any(_contains(x, t) or _contains(t, x) for t in g))
         g_hits = sum(1 for t in g if any(_contains(x, t) or _contains(t, x) for x in p))
+        partial = 0.0
         if p_hits and g_hits:
             pr, rc = p_hits / len(p), g_hits / len(g)
-            partial += 2 * pr * rc / (pr + rc)
-    n = len(tags)
-    return {"f1_at_5_exact": exact / n if n else 0.0, "f1_at_5_partial": partial / n if n else 0.0, "n": n}
+            partial = 2 * pr * rc / (pr + rc)
+        out.append((exact, partial))
+    return out
+
+
+def keywords_f1_at_k(predicted: Sequence[Sequence[str]], tags: Sequence[Sequence[str]], k: int = 5) -> dict:
+    """Mean F1@k of predicted phrases against tags: exact, and partial (containment either way)."""
+    return mean_scores(keywords_f1_per_doc(predicted, tags, k), KEYWORD_KEYS, n=len(tags))
