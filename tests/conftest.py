@@ -133,6 +133,25 @@ def eval_file(tmp_path_factory) -> Path:
     return path
 
 
+SOURCED_ROWS = [  # labelled records from several sources; one without a source
+    {"id": "s1", "source": "recent/vnexpress-2022-23/Thể thao", "text": SPORTS_TEXT, "type": SPORTS, "tags": ["bóng đá"]},
+    {"id": "s2", "source": "recent/vnexpress-2022-23/Kinh doanh", "text": _article(BUSINESS, 1), "type": BUSINESS},
+    {"id": "s3", "source": "recent/dantri-vnexpress-2024/healthy", "text": _article(HEALTH, 2), "type": HEALTH},
+    {"id": "s4", "source": "recent/dantri-vnexpress-2024/sports", "text": _article(SPORTS, 5), "type": SPORTS},
+    {"id": "s5", "source": "danes", "text": _article(BUSINESS, 4), "topics": ["Kinh tế"]},
+    {"id": "s6", "source": None, "text": _article(HEALTH, 1), "summary": VOCAB[HEALTH][1]},
+]
+SOURCE_GROUPS = ["(none)", "danes", "recent/dantri-vnexpress-2024", "recent/vnexpress-2022-23"]  # at depth 2
+
+
+@pytest.fixture(scope="session")
+def sourced_eval_file(tmp_path_factory) -> Path:
+    """A small labelled JSONL file whose records come from several sources (``SOURCE_GROUPS``)."""
+    path = tmp_path_factory.mktemp("data") / "sourced.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in SOURCED_ROWS) + "\n", encoding="utf-8")
+    return path
+
+
 @pytest.fixture
 def isolated_env(monkeypatch, tmp_path):
     """No test sees the developer's models (./models) or a NEWSLENS_MODEL override."""

@@ -10,12 +10,26 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ENGLISH_TEXT, SPORTS, SPORTS_TEXT, make_records, small_params
+from conftest import ENGLISH_TEXT, SOURCE_GROUPS, SOURCED_ROWS, SPORTS, SPORTS_TEXT, make_records, small_params
 from model.bundle import read_config
 from training.cli import main
 from training.config import ConfigError, TrainConfig, load_config
 
 HEADLINE_KEYS = {"n", "type", "topics", "keywords", "summary", "docs_per_second"}
+TASK_METRICS = {"type": ("accuracy", "macro_f1"), "topics": ("micro_f1", "macro_f1"),
+                "keywords": ("f1_at_5_exact", "f1_at_5_partial"), "summary": ("rouge1", "rouge2", "rougeL")}
+
+
+def assert_task_keys(result: dict) -> None:
+    """Every labelled task has its contract metrics, n, and a [low, high] interval around each metric."""
+    for task, names in TASK_METRICS.items():
+        m = result[task]
+        if m is None:
+            continue
+        assert set(m) == {"n", *names, *(f"{k}_ci" for k in names)}, task
+        for k in names:
+            low, high = m[f"{k}_ci"]
+            assert 0.0 <= low <= m[k] <= high <= 1.0, (task, k)
 
 
 @pytest.fixture(autouse=True)
@@ -40,11 +54,79 @@ def test_evaluate_json_prints_exactly_one_object(bundle_dir, eval_file, capsys, 
     result = single_json(captured.out)
     assert set(result) == HEADLINE_KEYS
     assert result["n"] == 3
-    assert set(result["type"]) == {"accuracy", "macro_f1", "n"} and result["type"]["n"] == 2
-    assert set(result["topics"]) == {"micro_f1", "macro_f1", "n"} and result["topics"]["n"] == 2
-    assert set(result["keywords"]) == {"f1_at_5_exact", "f1_at_5_partial", "n"} and result["keywords"]["n"] == 1
-    assert set(result["summary"]) == {"rouge1", "rouge2", "rougeL", "n"} and result["summary"]["n"] == 1
+    assert_task_keys(result)
+    assert [result[t]["n"] for t in TASK_METRICS] == [2, 2, 1, 1]
     assert result["docs_per_second"] > 0
+
+
+def test_evaluate_by_source_json(bundle_dir, sourced_eval_file, capsys):
+    code = main(["-q", "evaluate", "--model", str(bundle_dir), "--data", str(sourced_eval_file), "--json", "--by", "source"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    result = single_json(captured.out)
+    assert set(result) == HEADLINE_KEYS | {"by_source"}
+    assert list(result["by_source"]) == SOURCE_GROUPS
+    for group in result["by_source"].values():
+        assert set(group) == {"n", *TASK_METRICS}
+        assert_task_keys(group)
+    assert sum(g["n"] for g in result["by_source"].values()) == result["n"] == len(SOURCED_ROWS)
+    assert result["by_source"]["recent/vnexpress-2022-23"]["type"]["n"] == 2
+    assert result["by_source"]["danes"]["type"] is None and result["by_source"]["danes"]["topics"]["n"] == 1
+
+
+@pytest.mark.parametrize("depth, groups", [
+    ("0", sorted({r["source"] or "(none)" for r in SOURCED_ROWS})),
+    ("1", ["(none)", "danes", "recent"]),
+])
+def test_evaluate_by_source_depth(bundle_dir, sourced_eval_file, capsys, depth, groups):
+    argv = ["-q", "evaluate", "--model", str(bundle_dir), "--data", str(sourced_eval_file), "--json", "--by", "source"]
+    assert main([*argv, "--source-depth", depth]) == 0
+    assert list(single_json(capsys.readouterr().out)["by_source"]) == groups
+
+
+@pytest.mark.parametrize("source, depth, group", [
+    ("recent/vnexpress-2022-23/Thời sự", 2, "recent/vnexpress-2022-23"),
+    ("recent/vnexpress-2022-23/Thời sự", 3, "recent/vnexpress-2022-23/Thời sự"),
+    ("recent/vnexpress-2022-23/Thời sự", 0, "recent/vnexpress-2022-23/Thời sự"),
+    ("recent/vnexpress-2022-23/Thời sự", 9, "recent/vnexpress-2022-23/Thời sự"),
+    ("danes", 2, "danes"),
+    (None, 2, "(none)"),
+    ("", 0, "(none)"),
+])
+def test_source_group(source, depth, group):
+    from training.evaluate import source_group
+
+    assert source_group(source, depth) == group
+
+
+def test_evaluate_by_source_prints_a_table(bundle_dir, sourced_eval_file, capsys):
+    assert main(["-q", "evaluate", "--model", str(bundle_dir), "--data", str(sourced_eval_file), "--by", "source"]) == 0
+    out = capsys.readouterr().out
+    details, table = out.split("\n\n", 1)
+    assert "confusion_matrix" in json.loads(details)["type"]  # the details as before, then the table
+    lines = table.splitlines()
+    assert lines[0].split() == ["source", "group", "records", "metric", "value", "[95%", "CI]", "n"]
+    starts = [line.split()[0] for line in lines[1:] if not line.startswith(" ")]
+    assert starts == ["(all)", *SOURCE_GROUPS]
+    assert re.search(r"type accuracy +\d\.\d{3} \[\d\.\d{3}, \d\.\d{3}\] +2$", table, re.MULTILINE)
+
+
+def test_evaluate_without_by_has_no_breakdown(bundle_dir, sourced_eval_file, capsys):
+    assert main(["-q", "evaluate", "--model", str(bundle_dir), "--data", str(sourced_eval_file), "--json"]) == 0
+    assert set(single_json(capsys.readouterr().out)) == HEADLINE_KEYS
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--by", "topic"], "--by takes 'source'"),
+    (["--by", "source", "--source-depth", "-1"], "--source-depth takes a whole number"),
+    (["--by", "source", "--source-depth", "two"], "--source-depth takes a whole number"),
+    (["--source-depth", "3"], "--source-depth only applies with --by source"),
+])
+def test_evaluate_bad_breakdown_exits_2(bundle_dir, sourced_eval_file, capsys, extra, message):
+    code = main(["-q", "evaluate", "--model", str(bundle_dir), "--data", str(sourced_eval_file), "--json", *extra])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == ""
+    assert captured.err.startswith("error: ") and message in captured.err and len(captured.err.splitlines()) == 1
 
 
 def test_evaluate_without_json_prints_details(bundle_dir, eval_file, capsys):
@@ -165,14 +247,14 @@ def small_baseline_dict() -> dict:
     return d
 
 
-def test_train_then_evaluate(tmp_path, eval_file, capsys):
+def test_train_then_evaluate(tmp_path, eval_file, sourced_eval_file, capsys):
     data = write_train_data(tmp_path)
     before = hashlib.sha256(data.read_bytes()).hexdigest()
     config = write_config(
         tmp_path / "config.json",
         name="tiny-cli",
         train=["train.jsonl"],
-        evaluate=[str(eval_file)],
+        evaluate=[str(eval_file), str(sourced_eval_file)],
         baseline=small_baseline_dict(),
     )
     out = tmp_path / "models" / "tiny-cli"
@@ -186,9 +268,13 @@ def test_train_then_evaluate(tmp_path, eval_file, capsys):
     assert bundle["name"] == "tiny-cli"
     assert bundle["data"]["train"][0]["sha256"] == before
     assert bundle["data"]["train"][0]["records"] == len(make_records())
-    (metrics,) = bundle["metrics"].values()
+    metrics, sourced = bundle["metrics"].values()
     assert metrics["n"] == 3 and metrics["type"]["n"] == 2
-    assert "tiny-cli" in (out / "README.md").read_text("utf-8")
+    assert "accuracy_ci" in metrics["type"] and "by_source" not in metrics  # one source group: nothing to break down
+    assert list(sourced["by_source"]) == SOURCE_GROUPS  # several: stored for the app and the card
+    card = (out / "README.md").read_text("utf-8")
+    assert "tiny-cli" in card
+    assert "## Results by source" in card and "| recent/dantri-vnexpress-2024 |" in card
 
     assert main(["-q", "evaluate", "--model", str(out), "--data", str(eval_file), "--json"]) == 0
     assert set(single_json(capsys.readouterr().out)) == HEADLINE_KEYS

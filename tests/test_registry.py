@@ -344,6 +344,8 @@ def test_models_show_prints_json(two_versions, capsys):
     assert set(out["type_labels"]) == {SPORTS, BUSINESS, HEALTH}
     assert out["metrics"]["holdout"]["type"]["n"] == HELD["type"]
     assert "confusion_matrix" not in out["metrics"]["holdout"]["type"]  # lists and tables left out
+    low, high = out["metrics"]["holdout"]["type"]["accuracy_ci"]  # intervals kept
+    assert low <= out["metrics"]["holdout"]["type"]["accuracy"] <= high
     assert main(["models", "show", "2"]) == 0
     assert json.loads(capsys.readouterr().out)["current"] is True
 

@@ -41,18 +41,44 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _source_depth(args: argparse.Namespace) -> int:
+    """``--by``/``--source-depth`` checked before any slow work; the depth to group sources by."""
+    from .evaluate import SOURCE_DEPTH
+
+    if args.by is not None and args.by != "source":
+        raise ValueError(f"--by takes 'source', not {args.by!r}.")
+    if args.source_depth is None:
+        return SOURCE_DEPTH
+    if args.by is None:
+        raise ValueError("--source-depth only applies with --by source.")
+    try:
+        depth = int(args.source_depth)
+    except ValueError:
+        depth = -1
+    if depth < 0:
+        raise ValueError(f"--source-depth takes a whole number, 0 (the whole source) or more, not {args.source_depth!r}.")
+    return depth
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from model.predictor import Predictor
 
-    from .evaluate import evaluate, headline
+    from .evaluate import by_source_table, evaluate, headline
     from .train import read_files
 
+    depth = _source_depth(args)
     predictor = Predictor.load(args.model)
     records, _ = read_files([Path(p) for p in args.data], progress=not args.quiet)
     log.info("evaluating %s on %d articles", predictor.info.path, len(records))
-    result = evaluate(predictor, records, progress=not args.quiet)
-    out = headline(result) if args.json else result
-    print(json.dumps(out, ensure_ascii=False, indent=None if args.json else 2))
+    result = evaluate(predictor, records, progress=not args.quiet, by_source=args.by == "source", source_depth=depth)
+    if args.json:
+        print(json.dumps(headline(result), ensure_ascii=False))
+        return 0
+    groups = result.pop("by_source", None)
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+    if groups is not None:
+        print()
+        print(by_source_table({**result, "by_source": groups}))
     return 0
 
 
@@ -118,7 +144,9 @@ def _cmd_models(args: argparse.Namespace) -> int:
         v = registry.get(args.version)
         keep = ("name", "kind", "registry", "type_labels", "topic_labels", "data", "train_seconds", "created")
         out = {k: v.config.get(k) for k in keep}
-        out["metrics"] = {name: {t: (m.get(t) and {k: x for k, x in m[t].items() if not isinstance(x, (list, dict))})
+        # Headline numbers and their intervals; per-class tables and breakdowns stay in config.json.
+        out["metrics"] = {name: {t: (m.get(t) and {k: x for k, x in m[t].items()
+                                                   if k.endswith("_ci") or not isinstance(x, (list, dict))})
                                  for t in ("type", "topics", "keywords", "summary")}
                           for name, m in v.config.get("metrics", {}).items()}
         out["path"] = str(v.path)
@@ -181,7 +209,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="score a model on labelled data")
     p.add_argument("--model", help="bundle folder (default: the default model)")
     p.add_argument("--data", action="append", required=True, help="labelled data file; repeat for several")
-    p.add_argument("--json", action="store_true", help="print exactly one JSON object with the headline metrics")
+    p.add_argument("--json", action="store_true", help="print exactly one JSON object with the headline metrics and their 95%% CIs")
+    p.add_argument("--by", metavar="source", help="also break every metric down by the records' source (JSON key by_source, or a table)")
+    p.add_argument("--source-depth", metavar="N", help="with --by source: group by the first N '/'-separated parts of the source "
+                   "(default 2, e.g. recent/vnexpress-2022-23; 3 adds the outlet's section; 0 = the whole value)")
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("predict", help="analyse articles; one JSON result per article")
