@@ -188,9 +188,13 @@ def run_batch(predictor: Predictor, path: str, progress=None) -> dict[str, Any]:
 
 
 # --- model tab ---------------------------------------------------------------------------
+def _ci_text(ci: list[float] | None) -> str:
+    return f"{ci[0]:.4f} – {ci[1]:.4f}" if ci else ""
+
+
 def model_overview(predictor: Predictor) -> tuple[str, list[list[Any]], list[str]]:
     """Markdown description, metrics table rows, and plot image paths of a bundle."""
-    from training.card import metrics_table
+    from training.card import breakdown_section, metrics_table
     from training.report import plot_confusion, plot_per_class
 
     config = bundle.read_config(predictor.info.path, verify=False)
@@ -205,13 +209,13 @@ def model_overview(predictor: Predictor) -> tuple[str, list[list[Any]], list[str
     for f in meta.get("data", {}).get("train", []):
         lines.append(f"| {f['file']} | {f.get('records', '?')} | `{f['sha256'][:16]}` |")
     metrics = meta.get("metrics", {})
-    lines += ["", "#### Metrics", "", metrics_table(metrics)]
+    lines += ["", "#### Metrics", "", metrics_table(metrics), breakdown_section(metrics, heading="####")]
     table = []
     for name, m in metrics.items():
         for task, keys in (("type", ("accuracy", "macro_f1")), ("topics", ("micro_f1", "macro_f1")),
                            ("keywords", ("f1_at_5_exact", "f1_at_5_partial")), ("summary", ("rouge1", "rouge2", "rougeL"))):
             if m.get(task):
-                table += [[name, task, k, round(m[task][k], 4), m[task]["n"]] for k in keys]
+                table += [[name, task, k, round(m[task][k], 4), _ci_text(m[task].get(f"{k}_ci")), m[task]["n"]] for k in keys]
     images = []
     out = Path(tempfile.mkdtemp(prefix="newslens-model-"))
     for name, m in metrics.items():
@@ -403,7 +407,7 @@ def build_app(source: Predictor | LivePredictor) -> gr.Blocks:
         with gr.Tab("Model"):
             model_btn = gr.Button("Refresh")
             model_text = gr.Markdown()
-            model_table = gr.Dataframe(headers=["data", "task", "metric", "value", "n"], label="Metrics", interactive=False)
+            model_table = gr.Dataframe(headers=["data", "task", "metric", "value", "95% CI", "n"], label="Metrics", interactive=False)
             model_plots = gr.Gallery(label="Plots", columns=2, height="auto")
         with gr.Tab("Corrections"):
             gr.Markdown("Fix what the model got wrong for the article in the Analyse tab; each correction is appended "

@@ -135,6 +135,42 @@ def test_model_tab_shows_metrics_and_plots(client, predictor):
     assert isinstance(images, list)
 
 
+def test_model_overview_shows_the_breakdown_by_source(bundle_dir, sourced_eval_file, eval_file):
+    from conftest import SOURCE_GROUPS
+    from model.predictor import Predictor
+    from training.data import read_records
+    from training.evaluate import evaluate
+
+    predictor = Predictor.load(bundle_dir)  # a private copy: its metrics are replaced below
+    sourced = evaluate(predictor, read_records(sourced_eval_file))
+    plain = evaluate(predictor, read_records(eval_file))
+    assert "by_source" in sourced and "by_source" not in plain  # one source group: nothing to break down
+    predictor.model.meta = {**predictor.model.meta, "metrics": {"sourced.jsonl": sourced, "eval.jsonl": plain}}
+    text, table, _ = app_module.model_overview(predictor)
+    breakdown = text.split("#### Results by source", 1)[1]
+    rows = [line for line in breakdown.splitlines() if line.startswith("| sourced.jsonl |")]
+    assert [row.split(" | ")[1] for row in rows] == ["(all)", *SOURCE_GROUPS]
+    acc, (low, high) = sourced["type"]["accuracy"], sourced["type"]["accuracy_ci"]
+    assert f"{acc:.3f} [{low:.3f}, {high:.3f}]" in rows[0]
+    assert "| eval.jsonl | (all) | 3 |" in breakdown
+    assert all(row[4] for row in table)  # the metrics table has each value's interval
+
+
+def test_model_overview_of_metrics_stored_before_intervals(bundle_dir, sourced_eval_file):
+    from model.predictor import Predictor
+    from training.data import read_records
+    from training.evaluate import evaluate
+
+    predictor = Predictor.load(bundle_dir)
+    result = evaluate(predictor, read_records(sourced_eval_file), by_source=False)
+    old = {k: v if not isinstance(v, dict) else {m: x for m, x in v.items() if not m.endswith("_ci")}
+           for k, v in result.items()}
+    predictor.model.meta = {**predictor.model.meta, "metrics": {"old.jsonl": old}}
+    text, table, _ = app_module.model_overview(predictor)
+    assert "Results by source" not in text and "| old.jsonl |" in text
+    assert table[0][4] == "" and table[0][3] == round(old["type"]["accuracy"], 4)
+
+
 def test_corrections_are_appended_in_the_training_schema(client, predictor, app_home):
     from training.data import read_records
 

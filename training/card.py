@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .evaluate import ALL_RECORDS, HEADLINE_METRICS, METRIC_NAMES, interval_text
+
 TEMPLATE = """---
 language: vi
 library_name: newslens
@@ -30,7 +32,7 @@ Training took {train_seconds} s (reading, fitting and tuning; evaluation not inc
 
 Metrics as defined in the shared data README: type accuracy / macro-F1, topics micro-F1 over
 label sets, keywords F1@5 against editorial tags, summary ROUGE F1 on syllables.
-
+{breakdown}
 ## Limitations
 - Trained on Vietnamese news (VNTC 2005-2007, DANeS, VietNews); other languages and other
   genres get low-confidence or wrong labels. Articles unlike the training period (new topics,
@@ -64,6 +66,33 @@ def metrics_table(metrics: dict[str, Any]) -> str:
             f"| {m['docs_per_second']:.0f} |"
         )
     return "\n".join(rows)
+
+
+def breakdown_table(metrics: dict[str, Any]) -> str:
+    """Markdown: every evaluation file's metrics with their 95% intervals, all records first,
+    then per source group (``by_source``); columns only for the metrics some row has."""
+    rows = []
+    for name, m in metrics.items():
+        rows.append((name, ALL_RECORDS, m))
+        rows += [(name, group, g) for group, g in (m.get("by_source") or {}).items()]
+    columns = [(task, metric) for task, names in HEADLINE_METRICS.items() for metric in names
+               if any(m.get(task) for _, _, m in rows)]
+    lines = ["| file | source group | records | " + " | ".join(f"{t} {METRIC_NAMES[k]}" for t, k in columns) + " |",
+             "| --- | --- | --- |" + " --- |" * len(columns)]
+    for name, group, m in rows:
+        cells = [interval_text(m[t], k) if m.get(t) else "-" for t, k in columns]
+        lines.append(f"| {name} | {group} | {m['n']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def breakdown_section(metrics: dict[str, Any], heading: str = "##") -> str:
+    """The breakdown under a heading, or nothing for results stored before intervals existed."""
+    carried = any(m.get("by_source") or any(k.endswith("_ci") for t in HEADLINE_METRICS for k in (m.get(t) or {}))
+                  for m in metrics.values())
+    if not carried:
+        return ""
+    return (f"\n{heading} Results by source\n\nEach value with its 95% bootstrap confidence interval (documents "
+            f"resampled); rows below {ALL_RECORDS} split the same file by the records' source.\n\n{breakdown_table(metrics)}\n")
 
 
 KIND_NAMES = {
@@ -113,5 +142,6 @@ def render_card(meta: dict[str, Any], kind: str | None = None, folder: str = "pa
         train_seconds=meta.get("train_seconds", "?"),
         fine_tuning=fine_tuning_section(meta.get("training")),
         metrics_table=metrics_table(meta.get("metrics", {})),
+        breakdown=breakdown_section(meta.get("metrics", {})),
         versions=", ".join(f"{k} {v}" for k, v in meta.get("versions", {}).items()),
     )
