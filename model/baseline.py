@@ -43,20 +43,72 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+# An input with fewer TF-IDF terms than this is "short" (a headline with its lead, a feed item):
+# such inputs have about 50-120 terms and full articles about 1,000, so any value in the gap
+# splits them the same way; 200 is not tuned.
+SHORT_TERMS = 200
+# The feature blocks an EraRouter adds after the shared one, in this order.
+ROUTED_BLOCKS = ("archive", "current", "short")
+
+
+@dataclass
+class EraRouter:
+    """Which era an article reads like, and whether it is short, for the type head.
+
+    Section labels drift: what VNTC (2005-07) files under "Đời sống" or "Công nghệ" is not
+    what a 2024 outlet does. The type head therefore reads four copies of the TF-IDF features
+    (Daumé's "frustratingly easy" domain adaptation): a shared one, one active for archive-era
+    articles, one for current ones, one for short inputs. In training the era comes from each
+    record's source; when answering, a linear classifier on the same features decides it, and
+    the number of terms says whether the input is short.
+    """
+
+    coef: np.ndarray  # [n_features]: the article reads as current when X @ coef + intercept > 0
+    intercept: float
+    short_terms: int = SHORT_TERMS
+
+    def memberships(self, X: sp.csr_matrix, current: np.ndarray | None = None) -> np.ndarray:
+        """[n, 3] of 0/1: archive, current, short. ``current`` overrides the classifier (training)."""
+        if current is None:
+            current = np.asarray(X @ self.coef).ravel() + self.intercept > 0
+        short = np.diff(X.indptr) < self.short_terms
+        current = np.asarray(current, dtype=bool)
+        return np.stack([~current, current, short], axis=1).astype(np.float32)
+
+    def expand(self, X: sp.csr_matrix, current: np.ndarray | None = None) -> sp.csr_matrix:
+        """[X | archive·X | current·X | short·X]: the features the routed type head reads."""
+        m = self.memberships(X, current)
+        return sp.hstack([X] + [sp.diags(m[:, k]) @ X for k in range(m.shape[1])], format="csr")
+
+
 @dataclass
 class TypeHead:
     labels: list[str]
-    coef: np.ndarray  # [n_labels, n_features]
+    coef: np.ndarray  # [n_labels, n_features] ([n_labels, 4 * n_features] with a router)
     intercept: np.ndarray  # [n_labels]
     calib_coef: np.ndarray  # [n_labels, n_labels]: raw scores -> logits
     calib_intercept: np.ndarray  # [n_labels]
+    router: EraRouter | None = None
 
     def __post_init__(self) -> None:
-        # X @ coef.T with a transposed view copies 6M weights per call; keep one contiguous copy.
+        # X @ coef.T with a transposed view copies all weights per call; keep one contiguous
+        # copy, and coef as a view of it (the routed head has 24M weights: no second copy).
         self._coef_t = np.ascontiguousarray(self.coef.T)
+        self.coef = self._coef_t.T
 
     def scores(self, X: sp.csr_matrix) -> np.ndarray:
+        if self.router is not None:
+            X = self.router.expand(X)
         return np.asarray(X @ self._coef_t) + self.intercept
+
+    def term_weights(self, X: sp.csr_matrix, label: int) -> np.ndarray:
+        """Each feature's weight for ``label`` as it applies to the one article in ``X``."""
+        if self.router is None:
+            return self.coef[label]
+        n = X.shape[1]
+        m = self.router.memberships(X)[0]
+        w = self.coef[label]
+        return w[:n] + sum(m[k] * w[(k + 1) * n:(k + 2) * n] for k in range(len(m)))
 
     def proba(self, X: sp.csr_matrix) -> np.ndarray:
         return _softmax(self.scores(X) @ self.calib_coef.T + self.calib_intercept)
@@ -293,7 +345,7 @@ class BaselineModel:
         head = self.type_head
         j = head.labels.index(label) if label else int(head.proba(X)[0].argmax())
         row = X.getrow(0)
-        contrib = row.data * head.coef[j, row.indices]
+        contrib = row.data * head.term_weights(X, j)[row.indices]
         order = np.argsort(-contrib)[:top]
         return [(self.features.term(int(row.indices[k])), float(contrib[k])) for k in order if contrib[k] > 0]
 
@@ -320,6 +372,9 @@ class BaselineModel:
             arrays.update(type_coef=h.coef.astype(np.float32), type_intercept=h.intercept,
                           type_calib_coef=h.calib_coef, type_calib_intercept=h.calib_intercept)
             config["type_labels"] = h.labels
+            if h.router is not None:
+                arrays["type_router_coef"] = h.router.coef.astype(np.float32)
+                config["type_router"] = {"intercept": float(h.router.intercept), "short_terms": h.router.short_terms}
         if self.topics_head is not None:
             h = self.topics_head
             c = h.coef.tocsr().astype(np.float32)
@@ -368,8 +423,12 @@ class BaselineModel:
             params = TfidfParams(**config["tfidf"])
             type_head = topics_head = None
             if config.get("type_labels"):
+                router = None
+                if config.get("type_router"):
+                    router = EraRouter(a["type_router_coef"], float(config["type_router"]["intercept"]),
+                                       int(config["type_router"]["short_terms"]))
                 type_head = TypeHead(config["type_labels"], a["type_coef"], a["type_intercept"],
-                                     a["type_calib_coef"], a["type_calib_intercept"])
+                                     a["type_calib_coef"], a["type_calib_intercept"], router)
             if config.get("topic_labels"):
                 coef = sp.csr_matrix((a["topics_data"], a["topics_indices"], a["topics_indptr"]),
                                      shape=tuple(a["topics_shape"]))
@@ -421,9 +480,12 @@ def _check_shapes(n_features: int, type_head: TypeHead | None, topics_head: Topi
         problems.append(f"idf has {a['idf'].shape} values for {n_features} vocabulary terms")
     if type_head is not None:
         n = len(type_head.labels)
-        if type_head.coef.shape != (n, n_features) or type_head.intercept.shape != (n,) \
+        width = n_features * (1 + len(ROUTED_BLOCKS) if type_head.router is not None else 1)
+        if type_head.coef.shape != (n, width) or type_head.intercept.shape != (n,) \
                 or type_head.calib_coef.shape != (n, n) or type_head.calib_intercept.shape != (n,):
-            problems.append(f"type weights {type_head.coef.shape} do not match {n} type_labels x {n_features} terms")
+            problems.append(f"type weights {type_head.coef.shape} do not match {n} type_labels x {width} features")
+        if type_head.router is not None and type_head.router.coef.shape != (n_features,):
+            problems.append(f"type router has {type_head.router.coef.size} weights for {n_features} terms")
     if topics_head is not None:
         n = len(topics_head.labels)
         width = n_features + (len(topics_head.char_features.vocabulary) if topics_head.char_features else 0) \

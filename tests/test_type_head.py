@@ -64,3 +64,104 @@ def test_two_labels_give_one_weight_row_per_label(typed):
 def test_bad_nb_svm_settings_are_refused(change, match):
     with pytest.raises(ConfigError, match=match):
         replace(small_params(), **change)
+
+
+# --- the era router ------------------------------------------------------------------------
+def _two_era_records():
+    """Two labels whose words swap between the eras (an XOR no single linear head can
+    learn); each era also has words of its own, so a classifier can tell which era an
+    article reads like."""
+    from conftest import HEALTH, SPORTS, VOCAB
+    from training.data import Record
+
+    marks = {"vntc/A": "máy nhắn tin đĩa mềm", "recent/B": "điện thoại thông minh mạng xã hội"}
+    out = []
+    for source, mark in marks.items():
+        for i in range(10):
+            for label, words in ((SPORTS, VOCAB[SPORTS]), (HEALTH, VOCAB[HEALTH])):
+                swap = {SPORTS: HEALTH, HEALTH: SPORTS}
+                typed = label if source.startswith("vntc/") else swap[label]
+                text = " ".join(words[(i + k) % 6] for k in range(3)) + " " + mark
+                out.append(Record(id=f"{source}-{label}-{i}", text=text, source=source, type=typed))
+    return out
+
+
+@pytest.fixture(scope="module")
+def two_eras():
+    from training.baseline import fit_routed_type_head
+
+    records = _two_era_records()
+    _, X = TfidfFeatures.fit_transform([analysis_text(r.text, r.title) for r in records],
+                                       TfidfParams(min_df=1, max_df=1.0, max_features=None))
+    return records, X, fit_routed_type_head(X, records, small_params())
+
+
+def test_routed_head_reads_each_era_by_its_own_labels(two_eras):
+    records, X, head = two_eras
+    assert head.router is not None
+    assert head.coef.shape == (len(head.labels), 4 * X.shape[1])
+    predicted = np.array(head.labels)[head.proba(X).argmax(axis=1)]
+    truth = np.array([r.type for r in records])
+    assert (predicted == truth).mean() >= 0.95
+    # one head over both eras cannot: each set of words carries both labels
+    from training.baseline import fit_type_head as plain_fit
+    plain = plain_fit(X, list(truth), small_params())
+    assert (np.array(plain.labels)[plain.proba(X).argmax(axis=1)] == truth).mean() <= 0.8
+
+
+def test_router_memberships_mark_era_and_short_inputs(two_eras):
+    records, X, head = two_eras
+    m = head.router.memberships(X)
+    current = np.array([r.source.startswith("recent/") for r in records])
+    np.testing.assert_array_equal(m[:, 1].astype(bool), current)
+    np.testing.assert_array_equal(m[:, 0] + m[:, 1], 1.0)
+    assert m[:, 2].all()  # every synthetic article has far fewer than SHORT_TERMS terms
+    forced = head.router.memberships(X, current=np.zeros(len(records), bool))
+    assert not forced[:, 1].any()
+
+
+def test_routed_term_weights_are_the_blocks_that_apply(two_eras):
+    _, X, head = two_eras
+    n = X.shape[1]
+    row = X[:1]
+    m = head.router.memberships(row)[0]
+    w = head.coef[0]
+    expected = w[:n] + m[0] * w[n:2 * n] + m[1] * w[2 * n:3 * n] + m[2] * w[3 * n:]
+    np.testing.assert_allclose(head.term_weights(row, 0), expected, rtol=1e-6)
+    # the scores are the features times those weights
+    np.testing.assert_allclose(head.scores(row)[0, 0], row @ head.term_weights(row, 0) + head.intercept[0], rtol=1e-4)
+
+
+def test_one_era_or_routing_off_gives_the_plain_head(two_eras):
+    from training.baseline import fit_routed_type_head
+
+    records, X, _ = two_eras
+    recent = [i for i, r in enumerate(records) if r.source.startswith("recent/")]
+    assert fit_routed_type_head(X[recent], [records[i] for i in recent], small_params()).router is None
+    assert fit_routed_type_head(X, records, replace(small_params(), type_era_routing=False)).router is None
+
+
+@pytest.mark.parametrize("change, match", [({"type_era_routing": 1}, "type_era_routing must be true or false"),
+                                           ({"type_archive_sources": "vntc/"}, "type_archive_sources must be a list"),
+                                           ({"type_archive_sources": [""]}, "type_archive_sources must be a list")])
+def test_bad_routing_settings_are_refused(change, match):
+    with pytest.raises(ConfigError, match=match):
+        replace(small_params(), **change)
+
+
+def test_a_routed_baseline_answers_the_same_after_save_and_load(tmp_path):
+    from model.baseline import BaselineModel
+    from training.baseline import fit_baseline
+
+    records = _two_era_records()
+    model = fit_baseline(records, small_params(), progress=False)
+    assert model.type_head.router is not None
+    texts = [r.text for r in records[:6]]
+    before = model.analyse(texts)
+    loaded = BaselineModel.load(model.save(tmp_path / "routed", "card"))
+    assert loaded.type_head.router is not None
+    after = loaded.analyse(texts)
+    assert [a.type.label for a in after] == [b.type.label for b in before]
+    for a, b in zip(after, before):
+        assert a.type.scores == pytest.approx(b.type.scores, abs=1e-5)
+    assert loaded.type_contributions(texts[0])  # "Why this type?" reads the routed weights

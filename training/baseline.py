@@ -20,7 +20,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 from tqdm.auto import tqdm
 
-from model.baseline import BaselineModel, CorpusContext, TopicsHead, TypeHead
+from model.baseline import BaselineModel, CorpusContext, EraRouter, TopicsHead, TypeHead
 from model.features import TfidfFeatures, analysis_text, lead_text
 from model.summary import FEATURE_NAMES, SentenceScorer, SummaryParams, select_sentences
 from model.text import normalize, split_sentences
@@ -64,7 +64,7 @@ def fit_baseline(records: list[Record], params: BaselineParams, progress: bool =
     type_head = topics_head = None
     if typed:
         with step("type head", f"{len(typed):,} articles, {len({r.type for r in typed})} labels"):
-            type_head = fit_type_head(X[[rows[id(r)] for r in typed]], [r.type for r in typed], params)
+            type_head = fit_routed_type_head(X[[rows[id(r)] for r in typed]], typed, params)
     if topical:
         context = None
         if params.topics_common_terms and (params.topics_lsa_dims or (params.topics_lead_type_weight and typed)):
@@ -188,6 +188,30 @@ def fit_type_head(X: sp.csr_matrix, y: list[str], params: BaselineParams) -> Typ
     if len(fits) == 1:  # keep raw scores and calibration apart, as bundles always had them
         return _type_head(labels, W, b, C, c)
     return _type_head(labels, C @ W, C @ b + c, np.eye(len(labels)), np.zeros(len(labels)))
+
+
+def is_archive(source: str | None, params: BaselineParams) -> bool:
+    return bool(source) and source.startswith(tuple(params.type_archive_sources))
+
+
+def fit_routed_type_head(X: sp.csr_matrix, typed: list[Record], params: BaselineParams) -> TypeHead:
+    """The type head, with an EraRouter when the typed records come from both eras.
+
+    Each record's era is known from its source (``type_archive_sources``); a linear
+    classifier learns to tell the eras apart for the articles it will be asked about. On dev
+    splits of vntc/train + recent/train (``bench/type_recipes.py``) the routed head kept more
+    of VNTC than one head over both eras and read today's short leads better.
+    """
+    y = [r.type for r in typed]
+    current = np.array([not is_archive(r.source, params) for r in typed])
+    if not params.type_era_routing or current.all() or not current.any():
+        return fit_type_head(X, y, params)
+    gate = type_estimator(params).fit(X, current.astype(int))
+    router = EraRouter(gate.coef_[0].astype(np.float32), float(gate.intercept_[0]))
+    log.info("type head: %d archive and %d current articles; the era classifier agrees with the sources on %.1f%%",
+             (~current).sum(), current.sum(), 100 * float(((np.asarray(X @ router.coef).ravel() + router.intercept > 0) == current).mean()))
+    head = fit_type_head(router.expand(X, current), y, params)
+    return replace(head, router=router)
 
 
 def _type_head(labels, coef, intercept, calib_coef, calib_intercept) -> TypeHead:

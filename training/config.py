@@ -35,6 +35,10 @@ class BaselineParams:
     # vntc/train; type accuracy on vims within chance of unchanged (README, "Type").
     type_nb_svm: bool = True
     type_nb_smoothing: float = 0.1  # added to each term's summed TF-IDF per label; 0.1 > 1.0 held out
+    # Route the type head by era (model/baseline.py EraRouter): records whose source starts
+    # with one of these prefixes are the archive era, every other typed record is current.
+    type_era_routing: bool = True
+    type_archive_sources: tuple[str, ...] = ("vntc/",)
     calibration_folds: int = 3
     topics_C: float = 10.0  # one-vs-rest logistic regression
     topics_folds: int = 5  # out-of-fold probabilities for threshold tuning
@@ -68,6 +72,12 @@ class BaselineParams:
         for name in ("topics_lsa_weight", "topics_lead_type_weight", "topics_char_weight", "topics_type_weight"):
             if not isinstance(getattr(self, name), (int, float)) or getattr(self, name) < 0:
                 raise ConfigError(f"baseline.{name} must be a number >= 0; got {getattr(self, name)!r}.")
+        if not isinstance(self.type_era_routing, bool):
+            raise ConfigError(f"baseline.type_era_routing must be true or false; got {self.type_era_routing!r}.")
+        if isinstance(self.type_archive_sources, str) or not all(isinstance(p, str) and p for p in self.type_archive_sources):
+            raise ConfigError("baseline.type_archive_sources must be a list of source prefixes such as [\"vntc/\"]; "
+                              f"got {self.type_archive_sources!r}.")
+        self.type_archive_sources = tuple(self.type_archive_sources)
         if not isinstance(self.type_nb_svm, bool):
             raise ConfigError(f"baseline.type_nb_svm must be true or false; got {self.type_nb_svm!r}.")
         for name in ("type_alpha", "type_C", "topics_C", "type_nb_smoothing"):
