@@ -23,11 +23,12 @@ from training.evaluate import evaluate, headline  # noqa: E402
 
 TARGETS = {
     "vntc/test": {"type.accuracy": 0.935, "type.macro_f1": 0.92},
+    "recent/test": {"type.accuracy": 0.90, "type.macro_f1": 0.89},  # each part is in the report's by_source
     "danes/test": {"topics.micro_f1": 0.55},
     "vietnews/test": {"summary.rouge1": 0.30, "summary.rouge2": 0.16, "summary.rougeL": 0.21},
-    "vims/all": {},
+    "vims/all": {"type.accuracy": 0.78},
 }
-SPEED_TARGETS = {"train_seconds": ("<=", 300), "batch_docs_per_second": (">=", 200), "single_median_ms": ("<=", 20)}
+SPEED_TARGETS = {"train_seconds": ("<=", 360), "batch_docs_per_second": (">=", 200), "single_median_ms": ("<=", 20)}
 
 
 def main() -> int:

@@ -62,6 +62,12 @@ def check(report: dict, targets: dict[str, dict[str, float]], speed_targets: dic
         for dotted, goal in goals.items():
             value = get(report["files"][name], dotted)
             checks.append((f"{name} {dotted}", value, f">= {goal}", value is not None and value >= goal))
+        # each part of a file that mixes sources (recent/test: full texts and headline + lead)
+        for part, result in report["files"][name].get("by_source", {}).items():
+            for dotted in goals:
+                value = get(result, dotted)
+                if value is not None:
+                    checks.append((f"  {part} {dotted}", value, "report", None))
     speed = {**report["speed"], **({"train_seconds": report["train_seconds"]} if "train_seconds" in report else {})}
     for key, (op, goal) in speed_targets.items():
         if key in speed:
@@ -71,10 +77,24 @@ def check(report: dict, targets: dict[str, dict[str, float]], speed_targets: dic
     return checks
 
 
+def interval(report: dict, what: str) -> str:
+    """" [lo, hi]" for a check on a file's metric or a part's, from the *_ci beside it; "" for speed."""
+    *where, dotted = what.split()
+    if len(where) != 1 or "." not in dotted:
+        return ""
+    name = where[0]
+    result = report["files"].get(name) or next(
+        (f["by_source"][name] for f in report["files"].values() if name in f.get("by_source", {})), None)
+    task, key = dotted.split(".")
+    ci = ((result or {}).get(task) or {}).get(f"{key}_ci")
+    return f" [{ci[0]:.4f}, {ci[1]:.4f}]" if ci else ""
+
+
 def print_and_write(report: dict, checks: list[tuple], out: str | os.PathLike) -> None:
-    print(f"{'what':40} {'value':>10} {'target':>10}  met")
+    print(f"{'what':48} {'value':>10} {'95% CI':>18} {'target':>10}  met")
     for w, v, t, ok in checks:
-        print(f"{w:40} {v if v is not None else float('nan'):10.4f} {t:>10}  {'yes' if ok else 'NO'}")
+        met = "" if ok is None else "yes" if ok else "NO"
+        print(f"{w:48} {v if v is not None else float('nan'):10.4f} {interval(report, w):>18} {t:>10}  {met}")
     kw = report["files"].get("vims/all", {}).get("keywords")
     if kw:
         print(f"{'vims/all keywords F1@5 exact / partial':40} {kw['f1_at_5_exact']:.4f} / {kw['f1_at_5_partial']:.4f}")

@@ -1,0 +1,216 @@
+"""Choose the type recipe for today's news on dev splits carved from the training files.
+
+    python bench/type_recipes.py [--quick] [--only NAME ...]
+
+Fits each candidate recipe on the fit part of ``vntc/train`` + ``recent/train`` and scores
+it on their dev parts (``training/splits.py``: a fixed 15% of each file, chosen by a hash of
+the record id). No test file is read. Writes ``bench/results/type_recipes.json``.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sklearn.linear_model import SGDClassifier  # noqa: E402
+
+from model.features import TfidfFeatures, TfidfParams, analysis_text  # noqa: E402
+from model.paths import data_dir  # noqa: E402
+from training.baseline import fit_type_head  # noqa: E402
+from training.config import BaselineParams  # noqa: E402
+from training.data import read_records  # noqa: E402
+from training.metrics import classification  # noqa: E402
+from training.splits import dev_split, source_part  # noqa: E402
+
+DEV_SHARE = 0.15
+OUT = Path(__file__).with_name("results") / "type_recipes.json"
+SHORT_TERMS = 200  # TF-IDF terms: headline + lead has ~50-120, a full article ~1,000
+CACHE = Path(os.environ.get("TMPDIR", "/tmp")) / "newslens-type-recipes"  # features, between runs
+
+
+def load(name: str):
+    records = [r for r in read_records(data_dir() / name) if r.type is not None]
+    return dev_split(records, DEV_SHARE)
+
+
+def group(r) -> str:
+    return source_part(r.source) if r.source and r.source.startswith("recent/") else "vntc"
+
+
+def score(pred: np.ndarray, dev) -> dict:
+    out = {}
+    truth = np.array([r.type for r in dev])
+    groups = np.array([group(r) for r in dev])
+    labels = sorted(set(truth))
+    for g in ["vntc", "recent/dantri-vnexpress-2024", "recent/vnexpress-2022-23", "recent"]:
+        m = np.char.startswith(groups.astype(str), g)
+        if m.any():
+            c = classification(list(truth[m]), list(pred[m]), labels)
+            out[g] = {"accuracy": round(c["accuracy"], 4), "macro_f1": round(c["macro_f1"], 4), "n": int(m.sum())}
+    return out
+
+
+def sgd(alpha: float, seed: int = 0) -> SGDClassifier:
+    return SGDClassifier(loss="modified_huber", alpha=alpha, max_iter=30, tol=None, average=True,
+                         random_state=seed, n_jobs=-1)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--only", nargs="*", help="run only these recipes")
+    ap.add_argument("--full", action="store_true", help="also fit the product's stacked, calibrated head")
+    args = ap.parse_args()
+
+    vntc_fit, vntc_dev = load("vntc/train.jsonl.gz")
+    recent_fit, recent_dev = load("recent/train.jsonl.gz")
+    print(f"fit: vntc {len(vntc_fit)}, recent {len(recent_fit)}; dev: vntc {len(vntc_dev)}, recent {len(recent_dev)}", flush=True)
+    dev = vntc_dev + recent_dev
+
+    cache: dict = {}
+
+    def features(params: TfidfParams, title_repeat: int = 1):
+        key = (params, title_repeat)
+        if key not in cache:
+            def view(r):
+                title = " \n".join([r.title] * title_repeat) if r.title else ""
+                return analysis_text(r.text, title)
+            t = time.perf_counter()
+            disk = CACHE / hashlib.sha1(repr(key).encode()).hexdigest()[:12]
+            if (disk / "X.npz").exists():
+                X, Xd = sp.load_npz(disk / "X.npz"), sp.load_npz(disk / "Xd.npz")
+            else:
+                feats, X = TfidfFeatures.fit_transform([view(r) for r in vntc_fit + recent_fit], params)
+                Xd = feats.transform([view(r) for r in dev])
+                disk.mkdir(parents=True, exist_ok=True)
+                sp.save_npz(disk / "X.npz", X, compressed=False)
+                sp.save_npz(disk / "Xd.npz", Xd, compressed=False)
+            cache.clear()
+            cache[key] = (X, Xd)
+            print(f"  tfidf {params} x{title_repeat}: {X.shape[1]} terms in {time.perf_counter() - t:.0f} s", flush=True)
+        return cache[key]
+
+    base = TfidfParams()
+    y_all = np.array([r.type for r in vntc_fit + recent_fit])
+    is_recent = np.r_[np.zeros(len(vntc_fit), bool), np.ones(len(recent_fit), bool)]
+    short = np.array([len(r.text) < 600 for r in vntc_fit + recent_fit])
+    short_dev = np.array([len(r.text) < 600 for r in dev])
+
+    def run(name, X, Xd, rows=None, weight=None, alpha=1e-5):
+        rows = np.arange(X.shape[0]) if rows is None else rows
+        t = time.perf_counter()
+        clf = sgd(alpha).fit(X[rows], y_all[rows], sample_weight=None if weight is None else weight[rows])
+        res = score(clf.predict(Xd), dev)
+        res["fit_s"] = round(time.perf_counter() - t, 1)
+        return res
+
+    def augment(X, flag):
+        # Frustratingly easy domain adaptation (Daume 2007), with an observable domain:
+        # short inputs (headline + lead) get a second copy of their features.
+        return sp.hstack([X, sp.diags(flag.astype(np.float32)) @ X]).tocsr()
+
+    def era_gated(mode: str):
+        # Separate features per era (Daume 2007): a shared copy and one per era; the era of
+        # an article to answer is estimated by a classifier on the same features.
+        X, Xd = features(base)
+        era = is_recent.astype(np.float32)
+        Xa = sp.hstack([X, sp.diags(1 - era) @ X, sp.diags(era) @ X]).tocsr()
+        t = time.perf_counter()
+        clf = sgd(1e-5).fit(Xa, y_all)
+        gate = sgd(1e-5).fit(X, is_recent.astype(int))
+        truth_era = np.array([group(r) != "vntc" for r in dev], dtype=np.float32)
+        p_r = gate.predict_proba(Xd)[:, 1]
+        V = X.shape[1]
+        W, b = clf.coef_, clf.intercept_
+        def predict(p):
+            s = Xd @ W[:, :V].T + (sp.diags(1 - p) @ Xd) @ W[:, V:2 * V].T + (sp.diags(p) @ Xd) @ W[:, 2 * V:].T + b
+            return clf.classes_[np.argmax(s, 1)]
+        res = {"era_accuracy": round(float(((p_r > 0.5) == truth_era).mean()), 4)}
+        res["oracle"] = score(predict(truth_era), dev)
+        res["soft"] = score(predict(p_r.astype(np.float32)), dev)
+        res["hard"] = score(predict((p_r > 0.5).astype(np.float32)), dev)
+        res["fit_s"] = round(time.perf_counter() - t, 1)
+        return res
+
+    def routed(epochs: int, stacked: bool, with_short: bool = True, scale: float = 1.0):
+        # The product's recipe: shared features + one copy per era + one for short inputs,
+        # the era routed (hard) by a classifier, the head stacked and calibrated as shipped.
+        # ``scale`` multiplies the era copies: less regularisation of what is era-specific.
+        X, Xd = features(base)
+        era = is_recent.astype(np.float32)
+        gate = sgd(1e-5).fit(X, is_recent.astype(int))
+        p_r = (gate.predict_proba(Xd)[:, 1] > 0.5).astype(np.float32)
+        nnz, nnz_d = np.diff(X.indptr), np.diff(Xd.indptr)
+        def aug(M, e, n):
+            blocks = [M, sp.diags(scale * (1 - e)) @ M, sp.diags(scale * e) @ M]
+            if with_short:
+                blocks.append(sp.diags((n < SHORT_TERMS).astype(np.float32)) @ M)
+            return sp.hstack(blocks).tocsr()
+        t = time.perf_counter()
+        params = BaselineParams(type_epochs=epochs, type_nb_svm=stacked)
+        head = fit_type_head(aug(X, era, nnz), list(y_all), params)
+        res = score(np.array(head.labels)[np.argmax(head.proba(aug(Xd, p_r, nnz_d)), 1)], dev)
+        res["fit_s"] = round(time.perf_counter() - t, 1)
+        return res
+
+    def plain(epochs: int, stacked: bool, vntc_only: bool):
+        X, Xd = features(base)
+        rows = np.flatnonzero(~is_recent) if vntc_only else np.arange(X.shape[0])
+        t = time.perf_counter()
+        head = fit_type_head(X[rows], list(y_all[rows]), BaselineParams(type_epochs=epochs, type_nb_svm=stacked))
+        res = score(np.array(head.labels)[np.argmax(head.proba(Xd), 1)], dev)
+        res["fit_s"] = round(time.perf_counter() - t, 1)
+        return res
+
+    recipes = {
+        "routed_e10_stacked": lambda: routed(10, True),
+        "routed_e10_single": lambda: routed(10, False),
+        "routed_e30_single": lambda: routed(30, False),
+        "routed_e10_single_scale2": lambda: routed(10, False, scale=2.0),
+        "routed_e10_single_scale3": lambda: routed(10, False, scale=3.0),
+        "routed_e10_stacked_scale2": lambda: routed(10, True, scale=2.0),
+        "shipped_vntc_only": lambda: plain(30, True, True),
+        "shipped_both": lambda: plain(30, True, False),
+        "era_gated": lambda: era_gated("all"),
+        "vntc_only": lambda: run("vntc_only", *features(base), rows=np.flatnonzero(~is_recent)),
+        "both": lambda: run("both", *features(base)),
+        "both_recent_x2": lambda: run("x2", *features(base), weight=np.where(is_recent, 2.0, 1.0)),
+        "both_alpha5e-6": lambda: run("a", *features(base), alpha=5e-6),
+        "both_alpha2e-5": lambda: run("a", *features(base), alpha=2e-5),
+        "both_short_aug": lambda: (lambda X, Xd: run("aug", augment(X, short), augment(Xd, short_dev)))(*features(base)),
+        "both_1m_terms": lambda: run("1m", *features(TfidfParams(max_features=1_000_000))),
+        "both_title_x2": lambda: run("t2", *features(base, 2)),
+    }
+    if args.full:
+        def full(aug: bool):
+            X, Xd = features(base)
+            if aug:
+                X, Xd = augment(X, short), augment(Xd, short_dev)
+            t = time.perf_counter()
+            head = fit_type_head(X, list(y_all), BaselineParams())
+            res = score(np.array(head.labels)[np.argmax(head.proba(Xd), 1)], dev)
+            res["fit_s"] = round(time.perf_counter() - t, 1)
+            return res
+        recipes["full_both"] = lambda: full(False)
+        recipes["full_both_short_aug"] = lambda: full(True)
+
+    results = json.loads(OUT.read_text()) if OUT.exists() else {}
+    for name, fn in recipes.items():
+        if args.only and name not in args.only:
+            continue
+        res = fn()
+        results[name] = res
+        print(name, json.dumps(res, ensure_ascii=False), flush=True)
+        OUT.write_text(json.dumps(results, ensure_ascii=False, indent=1))
+
+
+if __name__ == "__main__":
+    main()
