@@ -9,6 +9,7 @@ import scipy.sparse as sp
 
 from conftest import make_records, small_params
 from model.features import TfidfFeatures, TfidfParams, analysis_text
+from model.baseline import TypeHead
 from training.baseline import fit_type_head, nb_ratios
 from training.config import ConfigError
 
@@ -68,9 +69,8 @@ def test_bad_nb_svm_settings_are_refused(change, match):
 
 # --- the era router ------------------------------------------------------------------------
 def _two_era_records():
-    """Two labels whose words swap between the eras (an XOR no single linear head can
-    learn); each era also has words of its own, so a classifier can tell which era an
-    article reads like."""
+    """Health words are "Đời sống" in the archive and "Sức khỏe" today, and only today has
+    short inputs; each era has words of its own, so a classifier can tell them apart."""
     from conftest import HEALTH, SPORTS, VOCAB
     from training.data import Record
 
@@ -78,10 +78,9 @@ def _two_era_records():
     out = []
     for source, mark in marks.items():
         for i in range(10):
-            for label, words in ((SPORTS, VOCAB[SPORTS]), (HEALTH, VOCAB[HEALTH])):
-                swap = {SPORTS: HEALTH, HEALTH: SPORTS}
-                typed = label if source.startswith("vntc/") else swap[label]
-                text = " ".join(words[(i + k) % 6] for k in range(3)) + " " + mark
+            for label in (SPORTS, HEALTH):
+                typed = "Đời sống" if (label == HEALTH and source.startswith("vntc/")) else label
+                text = " ".join(VOCAB[label][(i + k) % 6] for k in range(3)) + " " + mark
                 out.append(Record(id=f"{source}-{label}-{i}", text=text, source=source, type=typed))
     return out
 
@@ -97,39 +96,44 @@ def two_eras():
 
 
 def test_routed_head_reads_each_era_by_its_own_labels(two_eras):
+    from model.baseline import RoutedTypeHead
+
     records, X, head = two_eras
-    assert head.router is not None
-    assert head.coef.shape == (len(head.labels), 4 * X.shape[1])
-    predicted = np.array(head.labels)[head.proba(X).argmax(axis=1)]
-    truth = np.array([r.type for r in records])
-    assert (predicted == truth).mean() >= 0.95
-    # one head over both eras cannot: each set of words carries both labels
-    from training.baseline import fit_type_head as plain_fit
-    plain = plain_fit(X, list(truth), small_params())
-    assert (np.array(plain.labels)[plain.proba(X).argmax(axis=1)] == truth).mean() <= 0.8
+    assert isinstance(head, RoutedTypeHead)
+    assert head.labels == sorted({r.type for r in records})
+    assert sorted(head.archive.labels) == sorted({r.type for r in records if r.source.startswith("vntc/")})
+    assert head.current.coef.shape == (len(head.labels), 2 * X.shape[1])  # shared + short block
+    proba = head.proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    predicted = np.array(head.labels)[proba.argmax(axis=1)]
+    assert (predicted == np.array([r.type for r in records])).mean() >= 0.95
+    # an archive article is never given a label the archive does not have
+    archive = np.array([r.source.startswith("vntc/") for r in records])
+    assert (proba[archive][:, head.labels.index("Sức khỏe")] == 0).all()
+    # the fast path equals the current head on the wide features
+    np.testing.assert_allclose(head._current_proba(X), head.current.proba(head.router.with_short_block(X)), atol=1e-4)
 
 
-def test_router_memberships_mark_era_and_short_inputs(two_eras):
+def test_router_tells_the_eras_apart_and_marks_short_inputs(two_eras):
     records, X, head = two_eras
-    m = head.router.memberships(X)
     current = np.array([r.source.startswith("recent/") for r in records])
-    np.testing.assert_array_equal(m[:, 1].astype(bool), current)
-    np.testing.assert_array_equal(m[:, 0] + m[:, 1], 1.0)
-    assert m[:, 2].all()  # every synthetic article has far fewer than SHORT_TERMS terms
-    forced = head.router.memberships(X, current=np.zeros(len(records), bool))
-    assert not forced[:, 1].any()
+    np.testing.assert_array_equal(head.router.is_current(X), current)
+    wide = head.router.with_short_block(X)
+    assert wide.shape == (X.shape[0], 2 * X.shape[1])
+    assert (wide[:, X.shape[1]:] != X).nnz == 0  # every synthetic article is short: the block repeats X
 
 
-def test_routed_term_weights_are_the_blocks_that_apply(two_eras):
-    _, X, head = two_eras
+def test_routed_term_weights_are_the_weights_that_apply(two_eras):
+    records, X, head = two_eras
     n = X.shape[1]
-    row = X[:1]
-    m = head.router.memberships(row)[0]
-    w = head.coef[0]
-    expected = w[:n] + m[0] * w[n:2 * n] + m[1] * w[2 * n:3 * n] + m[2] * w[3 * n:]
-    np.testing.assert_allclose(head.term_weights(row, 0), expected, rtol=1e-6)
-    # the scores are the features times those weights
-    np.testing.assert_allclose(head.scores(row)[0, 0], row @ head.term_weights(row, 0) + head.intercept[0], rtol=1e-4)
+    i = next(k for k, r in enumerate(records) if r.source.startswith("recent/"))
+    row, label = X[i:i + 1], records[i].type
+    w = head.current.coef[head.labels.index(label)]
+    np.testing.assert_allclose(head.term_weights(row, label), w[:n] + w[n:], rtol=1e-6)
+    j = next(k for k, r in enumerate(records) if r.source.startswith("vntc/"))
+    np.testing.assert_allclose(head.term_weights(X[j:j + 1], "Đời sống"),
+                               head.archive.coef[head.archive.labels.index("Đời sống")], rtol=1e-6)
+    assert not head.term_weights(X[j:j + 1], "Sức khỏe").any()  # not an archive label
 
 
 def test_one_era_or_routing_off_gives_the_plain_head(two_eras):
@@ -137,29 +141,30 @@ def test_one_era_or_routing_off_gives_the_plain_head(two_eras):
 
     records, X, _ = two_eras
     recent = [i for i, r in enumerate(records) if r.source.startswith("recent/")]
-    assert fit_routed_type_head(X[recent], [records[i] for i in recent], small_params()).router is None
-    assert fit_routed_type_head(X, records, replace(small_params(), type_era_routing=False)).router is None
+    assert isinstance(fit_routed_type_head(X[recent], [records[i] for i in recent], small_params()), TypeHead)
+    assert isinstance(fit_routed_type_head(X, records, replace(small_params(), type_era_routing=False)), TypeHead)
 
 
 @pytest.mark.parametrize("change, match", [({"type_era_routing": 1}, "type_era_routing must be true or false"),
                                            ({"type_archive_sources": "vntc/"}, "type_archive_sources must be a list"),
-                                           ({"type_archive_sources": [""]}, "type_archive_sources must be a list")])
+                                           ({"type_archive_sources": [""]}, "type_archive_sources must be a list"),
+                                           ({"type_current_folds": 1}, "type_current_folds must be a whole number >= 2")])
 def test_bad_routing_settings_are_refused(change, match):
     with pytest.raises(ConfigError, match=match):
         replace(small_params(), **change)
 
 
 def test_a_routed_baseline_answers_the_same_after_save_and_load(tmp_path):
-    from model.baseline import BaselineModel
+    from model.baseline import BaselineModel, RoutedTypeHead
     from training.baseline import fit_baseline
 
     records = _two_era_records()
     model = fit_baseline(records, small_params(), progress=False)
-    assert model.type_head.router is not None
-    texts = [r.text for r in records[:6]]
+    assert isinstance(model.type_head, RoutedTypeHead)
+    texts = [r.text for r in records[::5]]
     before = model.analyse(texts)
     loaded = BaselineModel.load(model.save(tmp_path / "routed", "card"))
-    assert loaded.type_head.router is not None
+    assert isinstance(loaded.type_head, RoutedTypeHead)
     after = loaded.analyse(texts)
     assert [a.type.label for a in after] == [b.type.label for b in before]
     for a, b in zip(after, before):

@@ -20,7 +20,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 from tqdm.auto import tqdm
 
-from model.baseline import BaselineModel, CorpusContext, EraRouter, TopicsHead, TypeHead
+from model.baseline import BaselineModel, CorpusContext, EraRouter, RoutedTypeHead, TopicsHead, TypeHead
 from model.features import TfidfFeatures, analysis_text, lead_text
 from model.summary import FEATURE_NAMES, SentenceScorer, SummaryParams, select_sentences
 from model.text import normalize, split_sentences
@@ -68,8 +68,10 @@ def fit_baseline(records: list[Record], params: BaselineParams, progress: bool =
     if topical:
         context = None
         if params.topics_common_terms and (params.topics_lsa_dims or (params.topics_lead_type_weight and typed)):
+            # The lead type head reads archive leads, as in the cross-validated recipe (README, "Topics").
+            leads = [r for r in typed if is_archive(r.source, params)] or typed
             with step("topic context", f"{params.topics_common_terms:,} common terms"):
-                context = fit_corpus_context(X, features, [texts[rows[id(r)]] for r in typed], [r.type for r in typed],
+                context = fit_corpus_context(X, features, [texts[rows[id(r)]] for r in leads], [r.type for r in leads],
                                            params, rng, progress)
         with step("topics head", f"{len(topical):,} articles"):
             idx = [rows[id(r)] for r in topical]
@@ -194,24 +196,26 @@ def is_archive(source: str | None, params: BaselineParams) -> bool:
     return bool(source) and source.startswith(tuple(params.type_archive_sources))
 
 
-def fit_routed_type_head(X: sp.csr_matrix, typed: list[Record], params: BaselineParams) -> TypeHead:
-    """The type head, with an EraRouter when the typed records come from both eras.
+def fit_routed_type_head(X: sp.csr_matrix, typed: list[Record], params: BaselineParams) -> TypeHead | RoutedTypeHead:
+    """The type head; a RoutedTypeHead when the typed records come from both eras.
 
-    Each record's era is known from its source (``type_archive_sources``); a linear
-    classifier learns to tell the eras apart for the articles it will be asked about. On dev
-    splits of vntc/train + recent/train (``bench/type_recipes.py``) the routed head kept more
-    of VNTC than one head over both eras and read today's short leads better.
+    Each record's era is known from its source (``type_archive_sources``). The archive head
+    is fitted on the archive records alone, exactly as the head was before today's articles
+    were added; the current head on every typed record, with a block for short inputs; and a
+    linear classifier learns to tell the eras apart for the articles it will be asked about.
+    Chosen on dev splits of vntc/train + recent/train (``bench/type_recipes.py``).
     """
-    y = [r.type for r in typed]
+    y = np.array([r.type for r in typed])
     current = np.array([not is_archive(r.source, params) for r in typed])
     if not params.type_era_routing or current.all() or not current.any():
-        return fit_type_head(X, y, params)
+        return fit_type_head(X, list(y), params)
     gate = type_estimator(params).fit(X, current.astype(int))
     router = EraRouter(gate.coef_[0].astype(np.float32), float(gate.intercept_[0]))
-    log.info("type head: %d archive and %d current articles; the era classifier agrees with the sources on %.1f%%",
-             (~current).sum(), current.sum(), 100 * float(((np.asarray(X @ router.coef).ravel() + router.intercept > 0) == current).mean()))
-    head = fit_type_head(router.expand(X, current), y, params)
-    return replace(head, router=router)
+    log.info("type head: %d archive and %d current articles", (~current).sum(), current.sum())
+    archive = fit_type_head(X[~current], list(y[~current]), params)
+    current_head = fit_type_head(router.with_short_block(X), list(y),
+                                 replace(params, calibration_folds=params.type_current_folds))
+    return RoutedTypeHead(current_head.labels, archive, current_head, router)
 
 
 def _type_head(labels, coef, intercept, calib_coef, calib_intercept) -> TypeHead:

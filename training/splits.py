@@ -30,9 +30,3 @@ def dev_split(records: Sequence[Record], share: float, salt: str = DEV_SALT) -> 
         (dev if in_dev(r.id, share, salt) else fit).append(r)
     return fit, dev
 
-
-def source_part(source: str | None, depth: int = 2) -> str:
-    """``recent/vnexpress-2022-23`` for ``recent/vnexpress-2022-23/Thời sự`` (depth 2)."""
-    if not source:
-        return "(none)"
-    return "/".join(source.split("/")[:depth]) if depth > 0 else source
