@@ -115,7 +115,9 @@ class RoutedTypeHead:
 
     def proba(self, X: sp.csr_matrix) -> np.ndarray:
         current = self.router.is_current(X)
-        out = np.zeros((X.shape[0], len(self.labels)))
+        # float32 like TypeHead.proba: a float64 block would make the topics head convert its
+        # dense weights on every call (measured: 33 ms an article instead of 0.1).
+        out = np.zeros((X.shape[0], len(self.labels)), dtype=np.float32)
         if current.any():
             out[current] = self._current_proba(X[current])
         if not current.all():
