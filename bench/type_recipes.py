@@ -182,7 +182,7 @@ def main() -> None:
         Xd = feats.transform([analysis_text(r.text, r.title) for r in dev + edu_dev])
         out = {}
         for name, fit_records in (("10 labels", vntc_fit + recent_fit), ("11 labels", vntc_fit + recent_fit + edu_fit)):
-            head = fit_routed_type_head(X[: len(fit_records)], fit_records, BaselineParams())
+            head = fit_routed_type_head(X[: len(fit_records)], fit_records, BaselineParams(type_epochs=10))
             pred = np.array(head.labels)[np.argmax(head.proba(Xd), 1)]
             res = score(pred[: len(dev)], dev)  # the articles of the 10 labels
             said = pred == "Giáo dục"
@@ -224,7 +224,8 @@ def main() -> None:
     recipes = {
         "shipped_routed_two_heads": lambda: shipped(BaselineParams()),
         "shipped_e10_folds2": lambda: shipped(BaselineParams(type_epochs=10, calibration_folds=2)),
-        "shipped_e10": lambda: shipped(BaselineParams(type_epochs=10)),
+        "shipped_e10": lambda: shipped(BaselineParams(type_epochs=10, type_current_folds=3)),
+        "shipped_default": lambda: shipped(BaselineParams(type_epochs=10)),  # what default_config.json trains
         "education_label": education,
         "routed_e10_stacked": lambda: routed(10, True),
         "routed_e10_single": lambda: routed(10, False),
