@@ -194,7 +194,7 @@ def _ci_text(ci: list[float] | None) -> str:
 
 def model_overview(predictor: Predictor) -> tuple[str, list[list[Any]], list[str]]:
     """Markdown description, metrics table rows, and plot image paths of a bundle."""
-    from training.card import breakdown_section, metrics_table
+    from training.card import breakdown_section, data_file_name, metrics_table
     from training.report import plot_confusion, plot_per_class
 
     config = bundle.read_config(predictor.info.path, verify=False)
@@ -207,7 +207,7 @@ def model_overview(predictor: Predictor) -> tuple[str, list[list[Any]], list[str
              f"Topic labels: {len(config.get('topic_labels') or [])}", "", "#### Training data", "",
              "| file | records | sha256 |", "| --- | --- | --- |"]
     for f in meta.get("data", {}).get("train", []):
-        lines.append(f"| {f['file']} | {f.get('records', '?')} | `{f['sha256'][:16]}` |")
+        lines.append(f"| {data_file_name(f)} | {f.get('records', '?')} | `{f['sha256'][:16]}` |")
     metrics = meta.get("metrics", {})
     lines += ["", "#### Metrics", "", metrics_table(metrics), breakdown_section(metrics, heading="####")]
     table = []

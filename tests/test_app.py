@@ -218,3 +218,11 @@ def test_predict_api_returns_json_and_batches_concurrent_calls(client, predictor
     assert sum(batch_sizes) == 12 and max(batch_sizes) > 1  # some calls were answered together
     assert all(o["type"]["label"] == predictor.predict(SPORTS).type.label for o in outs)
     assert "error" in json.loads(client.predict("   ", api_name="/predict"))
+
+
+def test_training_files_are_named_with_their_folder():
+    # The shared corpora are all called train.jsonl.gz: the folder tells them apart.
+    from training.card import data_file_name
+
+    assert data_file_name({"file": "train.jsonl.gz", "path": "/data/vntc/train.jsonl.gz"}) == "vntc/train.jsonl.gz"
+    assert data_file_name({"file": "new.jsonl"}) == "new.jsonl"

@@ -1,6 +1,7 @@
 """The model card (README.md beside the weights), rendered from the training metadata."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from .evaluate import ALL_RECORDS, HEADLINE_METRICS, METRIC_NAMES, interval_text
@@ -123,6 +124,12 @@ def fine_tuning_section(training: dict[str, Any] | None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def data_file_name(fingerprint: dict[str, Any]) -> str:
+    """``vntc/train.jsonl.gz``: the file's folder too, since the corpora share file names."""
+    path = Path(fingerprint.get("path") or fingerprint["file"])
+    return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
+
+
 def render_card(meta: dict[str, Any], kind: str | None = None, folder: str = "path/to/this/folder") -> str:
     kind = kind or KIND_NAMES.get(meta.get("train_config", {}).get("kind", "baseline"), "baseline (TF-IDF)")
     train = meta.get("data", {}).get("train", [])
@@ -130,7 +137,7 @@ def render_card(meta: dict[str, Any], kind: str | None = None, folder: str = "pa
     for f in train:
         lab = f.get("labels", {})
         data_rows.append(
-            f"| {f['file']} | {f.get('records', '?')} | {lab.get('type', 0)} / {lab.get('topics', 0)} / "
+            f"| {data_file_name(f)} | {f.get('records', '?')} | {lab.get('type', 0)} / {lab.get('topics', 0)} / "
             f"{lab.get('tags', 0)} / {lab.get('summary', 0)} | `{f['sha256'][:12]}` |"
         )
     return TEMPLATE.format(
