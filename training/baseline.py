@@ -200,8 +200,8 @@ def fit_routed_type_head(X: sp.csr_matrix, typed: list[Record], params: Baseline
     """The type head; a RoutedTypeHead when the typed records come from both eras.
 
     Each record's era is known from its source (``type_archive_sources``). The archive head
-    is fitted on the archive records alone, exactly as the head was before today's articles
-    were added; the current head on every typed record, with a block for short inputs; and a
+    is fitted on the archive records alone, as the head was before today's articles were
+    added; the current head on every typed record, with a block for short inputs; and a
     linear classifier learns to tell the eras apart for the articles it will be asked about.
     Chosen on dev splits of vntc/train + recent/train (``bench/type_recipes.py``).
     """
