@@ -17,7 +17,7 @@ import math
 import shutil
 import struct
 import types
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np

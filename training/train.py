@@ -19,7 +19,6 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from model.baseline import BaselineModel
 from model.predictor import Predictor
 
 from .baseline import fit_baseline
