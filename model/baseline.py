@@ -64,11 +64,13 @@ class EraRouter:
     def is_current(self, X: sp.csr_matrix) -> np.ndarray:
         return np.asarray(X @ self.coef).ravel() + self.intercept > 0
 
+    def is_short(self, X: sp.csr_matrix) -> np.ndarray:
+        return np.diff(X.indptr) < self.short_terms
+
     def with_short_block(self, X: sp.csr_matrix) -> sp.csr_matrix:
         """[X | short·X]: the current head reads short inputs with weights of their own
         (Daumé's feature augmentation; a lead is worded unlike a whole article)."""
-        short = (np.diff(X.indptr) < self.short_terms).astype(X.dtype)
-        return sp.hstack([X, sp.diags(short) @ X], format="csr")
+        return sp.hstack([X, sp.diags(self.is_short(X).astype(X.dtype)) @ X], format="csr")
 
 
 @dataclass
@@ -129,7 +131,7 @@ class RoutedTypeHead:
         """``current.proba(router.with_short_block(X))`` without building the wide matrix."""
         n, h = X.shape[1], self.current
         scores = np.asarray(X @ h._coef_t[:n]) + h.intercept
-        short = np.diff(X.indptr) < self.router.short_terms
+        short = self.router.is_short(X)
         if short.any():
             scores[short] += np.asarray(X[short] @ h._coef_t[n:])
         return _softmax(scores @ h.calib_coef.T + h.calib_intercept)
@@ -137,10 +139,10 @@ class RoutedTypeHead:
     def term_weights(self, X: sp.csr_matrix, label: str) -> np.ndarray:
         if not self.router.is_current(X)[0]:
             return self.archive.term_weights(X, label)
-        n = X.shape[1]
-        w = self.current.term_weights(self.router.with_short_block(X), label)
-        short = len(X.indices) < self.router.short_terms
-        return w[:n] + w[n:] if short else w[:n]
+        if label not in self.labels:
+            return np.zeros(X.shape[1], np.float32)
+        n, w = X.shape[1], self.current.coef[self.labels.index(label)]
+        return w[:n] + w[n:] if self.router.is_short(X)[0] else w[:n]
 
 
 @dataclass
