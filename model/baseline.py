@@ -20,6 +20,7 @@ import scipy.sparse as sp
 
 from . import bundle
 from .features import TfidfFeatures, TfidfParams, analysis_text, lead_text
+from .interface import Analysis, Labels
 from .keywords import KeywordParams, extract_keywords
 from .results import Keyword, Summary, TopicsPrediction, TypePrediction
 from .summary import (
@@ -29,7 +30,7 @@ from .summary import (
     select_sentences,
     sentence_features,
 )
-from .text import Sentence, normalize, split_sentences
+from .text import Sentence, normalize, read_article, split_sentences
 
 KIND = "baseline"
 VOCAB_FILE = "vocabulary.json"
@@ -243,16 +244,6 @@ class TopicsHead:
 
 
 @dataclass
-class Analysis:
-    """Per-article output of a model, before the Predictor wraps it with identity and timing."""
-
-    type: TypePrediction
-    topics: TopicsPrediction
-    keywords: list[Keyword]
-    summary: Summary
-
-
-@dataclass
 class BaselineScores:
     texts: list[str]  # normalised
     titles: list[str]
@@ -305,6 +296,11 @@ class BaselineModel:
     meta: dict[str, Any] = field(default_factory=dict)  # metrics, data fingerprints, ...
 
     # --- answering -------------------------------------------------------------------
+    @property
+    def labels(self) -> Labels:
+        return Labels(list(self.type_head.labels) if self.type_head else [],
+                      list(self.topics_head.labels) if self.topics_head else [])
+
     def scores(self, texts: list[str], titles: list[str] | None = None) -> "BaselineScores":
         """The raw evidence behind ``analyse``: probabilities and sentence scores.
 
@@ -368,11 +364,12 @@ class BaselineModel:
             return [TopicsPrediction([], {})] * n
         return topic_predictions(self.topics_head.labels, proba, self.topics_head.choose(proba))
 
-    def type_contributions(self, text: str, title: str = "", label: str | None = None, top: int = 10) -> list[tuple[str, float]]:
+    def explain_type(self, text: str, title: str = "", label: str | None = None, top: int = 10) -> list[tuple[str, float]]:
         """Terms that pushed the type decision most: tf-idf value x weight for ``label``."""
         if self.type_head is None:
             return []
-        X = self.features.transform([analysis_text(text, title)])
+        article = read_article(text, title)
+        X = self.features.transform([analysis_text(article.body, article.title)])
         head = self.type_head
         j = head.labels.index(label) if label else int(head.proba(X)[0].argmax())
         row = X.getrow(0)

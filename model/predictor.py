@@ -6,16 +6,14 @@ import re
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 from . import bundle, paths
 from .baseline import KIND as BASELINE_KIND
 from .baseline import BaselineModel
+from .interface import Labels, NewsModel
 from .results import Explanation, ModelInfo, Prediction, Summary
-from .text import normalize, split_headline
-
-if TYPE_CHECKING:
-    from .transformer import TransformerModel
+from .text import normalize, read_article
 
 NOT_VIETNAMESE_WARNING = (
     "This text does not look like Vietnamese (with diacritics); NewsLens was trained on "
@@ -68,7 +66,7 @@ def check_text(text: object, what: str = "text") -> str:
 class Predictor:
     """A loaded bundle that answers ``predict(text)`` and ``predict_batch(texts)``."""
 
-    def __init__(self, model: "BaselineModel | TransformerModel", info: ModelInfo):
+    def __init__(self, model: NewsModel, info: ModelInfo):
         self.model = model
         self.info = info
 
@@ -93,20 +91,30 @@ class Predictor:
 
     @property
     def metrics(self) -> dict:
-        return self.model.meta.get("metrics", {})
+        """Evaluation results per file, as training recorded them (the card's numbers)."""
+        return self.meta.get("metrics", {})
 
     def predict(self, text: str, title: str = "") -> Prediction:
         return self.predict_batch([text], [title])[0]
 
+    @property
+    def labels(self) -> Labels:
+        """Which types and topics this model can give."""
+        return self.model.labels
+
+    @property
+    def meta(self) -> dict:
+        """What training recorded in the bundle: ``metrics``, ``data``, ``training``."""
+        return self.model.meta
+
     def explain(self, text: str, title: str = "", label: str | None = None, top: int = 10) -> Explanation:
         """The terms that pushed the type decision (for ``label``, default: the predicted one)."""
         check_text(f"{title}\n{text}" if isinstance(text, str) and isinstance(title, str) else text)
-        head = self.model.type_head
-        if label is not None and (head is None or label not in head.labels):
-            known = ", ".join(head.labels) if head else "none"
-            raise ValueError(f"unknown type label {label!r}; this model knows: {known}.")
+        known = self.labels.types
+        if label is not None and label not in known:
+            raise ValueError(f"unknown type label {label!r}; this model knows: {', '.join(known) or 'none'}.")
         chosen = label or self.predict(text, title).type.label
-        terms = self.model.type_contributions(text, title, chosen, top) if chosen else []
+        terms = self.model.explain_type(text, title, chosen, top) if chosen else []
         return Explanation(chosen, [(t, round(w, 6)) for t, w in terms])
 
     def predict_batch(self, texts: Sequence[str], titles: Sequence[str] | None = None) -> list[Prediction]:
@@ -126,17 +134,11 @@ class Predictor:
             elif not isinstance(text, str):
                 raise TypeError(f"{what} must be a str, got {type(text).__name__}")
         start = time.perf_counter()
-        # Without a title, a headline pasted as the first line is read as the title.
-        bodies, heads, offsets = [], [], []
-        for text, title in zip(texts, titles):
-            head, body, offset = ("", text, 0) if title.strip() else split_headline(normalize(text))
-            bodies.append(body)
-            heads.append(title or head)
-            offsets.append(offset)
-        analyses = self.model.analyse(bodies, heads)
+        articles = [read_article(text, title) for text, title in zip(texts, titles)]
+        analyses = self.model.analyse([a.body for a in articles], [a.title for a in articles])
         elapsed = (time.perf_counter() - start) * 1000 / max(len(texts), 1)
         out = []
-        for text, a, offset in zip(texts, analyses, offsets):
+        for text, a, offset in zip(texts, analyses, (a.offset for a in articles)):
             summary = a.summary if not offset else Summary(a.summary.text, [i + offset for i in a.summary.sentences])
             warnings = [] if looks_vietnamese(normalize(text)) else [NOT_VIETNAMESE_WARNING]
             out.append(Prediction(a.type, a.topics, a.keywords, summary, self.info, round(elapsed, 3), warnings))

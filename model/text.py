@@ -157,6 +157,31 @@ def _append(out: list[Sentence], paragraph: str, base: int, start: int, end: int
 _TERMINAL = tuple(".!?…:;\"”'’)")
 
 
+@dataclass(frozen=True)
+class Article:
+    """An article as every part of NewsLens reads it: normalised headline and body.
+
+    ``offset`` is the number of sentences of ``normalize(text)`` that the headline took, so
+    body sentence ``i`` is sentence ``i + offset`` of what the user gave.
+    """
+
+    title: str
+    body: str
+    offset: int = 0
+
+
+def read_article(text: str, title: str = "") -> Article:
+    """The one way to read an article, for training and answering alike.
+
+    A given headline is kept; without one, a headline pasted as the first line is taken as
+    the headline (``split_headline``).
+    """
+    if title and title.strip():
+        return Article(normalize(title), normalize(text), 0)
+    head, body, offset = split_headline(normalize(text))
+    return Article(head, body, offset)
+
+
 def split_headline(text: str, max_words: int = 30) -> tuple[str, str, int]:
     """(headline, body, sentences in the headline part) of a pasted article.
 

@@ -33,13 +33,13 @@ from torch import nn
 
 from . import bundle
 from .baseline import (
-    Analysis,
     BaselineModel,
     choose_topics,
     make_summary,
     topic_predictions,
     type_predictions,
 )
+from .interface import Analysis, Labels
 from .results import Keyword, TopicsPrediction
 from .text import Sentence
 
@@ -262,15 +262,17 @@ class TransformerModel:
 
     def __post_init__(self) -> None:
         self.net.eval()
-        self._type_order = _reorder(self.type_labels, self.baseline.type_head.labels if self.baseline.type_head else [])
-        self._topic_order = _reorder(self.topic_labels, self.baseline.topics_head.labels if self.baseline.topics_head else [])
+        inner = self.baseline.labels
+        self._type_order = _reorder(self.type_labels, inner.types)
+        self._topic_order = _reorder(self.topic_labels, inner.topics)
 
     @property
-    def type_head(self):  # Predictor.explain uses the baseline's per-term weights
-        return self.baseline.type_head
+    def labels(self) -> Labels:
+        return Labels(list(self.type_labels), list(self.topic_labels))
 
-    def type_contributions(self, *args, **kwargs):
-        return self.baseline.type_contributions(*args, **kwargs)
+    def explain_type(self, text: str, title: str = "", label: str | None = None, top: int = 10) -> list[tuple[str, float]]:
+        # The baseline's per-term weights: the encoder has no exact per-term share to give.
+        return self.baseline.explain_type(text, title, label, top)
 
     def encode(self, texts: list[str], titles: list[str], sentences: list[list[Sentence]],
                max_windows: int | None = None, windows_per_call: int = 16) -> list[dict[str, Any]]:

@@ -169,4 +169,4 @@ def test_a_routed_baseline_answers_the_same_after_save_and_load(tmp_path):
     assert [a.type.label for a in after] == [b.type.label for b in before]
     for a, b in zip(after, before):
         assert a.type.scores == pytest.approx(b.type.scores, abs=1e-5)
-    assert loaded.type_contributions(texts[0])  # "Why this type?" reads the routed weights
+    assert loaded.explain_type(texts[0])  # "Why this type?" reads the routed weights

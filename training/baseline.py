@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from model.baseline import BaselineModel, CorpusContext, EraRouter, RoutedTypeHead, TopicsHead, TypeHead
 from model.features import TfidfFeatures, analysis_text, lead_text
 from model.summary import FEATURE_NAMES, SentenceScorer, SummaryParams, select_sentences
-from model.text import normalize, split_sentences
+from model.text import read_article, split_sentences
 
 from .config import BaselineParams
 from .data import Record
@@ -57,7 +57,8 @@ def fit_baseline(records: list[Record], params: BaselineParams, progress: bool =
     # One TF-IDF space for all heads: the idf of a word is learned from every article.
     corpus = [r for r in records if r.type is not None or r.topics is not None] + summarised
     with step("TF-IDF features", f"{len(corpus):,} articles"):
-        texts = [analysis_text(r.text, r.title) for r in tqdm(corpus, desc="normalise", disable=not progress, leave=False)]
+        articles = (read_article(r.text, r.title) for r in tqdm(corpus, desc="normalise", disable=not progress, leave=False))
+        texts = [analysis_text(a.body, a.title) for a in articles]
         features, X = TfidfFeatures.fit_transform(texts, params.tfidf)
     rows = {id(r): i for i, r in enumerate(corpus)}
 
@@ -319,8 +320,8 @@ def _summary_examples(model: BaselineModel, records: list[Record], progress: boo
     out = []
     for start in tqdm(range(0, len(records), 256), desc=desc, disable=not progress, leave=False):
         chunk = records[start : start + 256]
-        texts = [normalize(r.text) for r in chunk]
-        titles = [normalize(r.title) for r in chunk]
+        articles = [read_article(r.text, r.title) for r in chunk]
+        texts, titles = [a.body for a in articles], [a.title for a in articles]
         X = model.features.transform([analysis_text(t, h) for t, h in zip(texts, titles)])
         sentences = [split_sentences(t) for t in texts]
         for r, s, f in zip(chunk, sentences, model.summary_features(X, sentences, titles)):

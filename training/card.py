@@ -4,7 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .evaluate import ALL_RECORDS, HEADLINE_METRICS, METRIC_NAMES, interval_text
+from .evaluate import ALL_RECORDS, interval_text
+from .metrics import METRIC_NAMES, TASK_METRICS
 
 TEMPLATE = """---
 language: vi
@@ -76,7 +77,7 @@ def breakdown_table(metrics: dict[str, Any]) -> str:
     for name, m in metrics.items():
         rows.append((name, ALL_RECORDS, m))
         rows += [(name, group, g) for group, g in (m.get("by_source") or {}).items()]
-    columns = [(task, metric) for task, names in HEADLINE_METRICS.items() for metric in names
+    columns = [(task, metric) for task, names in TASK_METRICS.items() for metric in names
                if any(m.get(task) for _, _, m in rows)]
     lines = ["| file | source group | records | " + " | ".join(f"{t} {METRIC_NAMES[k]}" for t, k in columns) + " |",
              "| --- | --- | --- |" + " --- |" * len(columns)]
@@ -88,7 +89,7 @@ def breakdown_table(metrics: dict[str, Any]) -> str:
 
 def breakdown_section(metrics: dict[str, Any], heading: str = "##") -> str:
     """The breakdown under a heading, or nothing for results stored before intervals existed."""
-    carried = any(m.get("by_source") or any(k.endswith("_ci") for t in HEADLINE_METRICS for k in (m.get(t) or {}))
+    carried = any(m.get("by_source") or any(k.endswith("_ci") for t in TASK_METRICS for k in (m.get(t) or {}))
                   for m in metrics.values())
     if not carried:
         return ""

@@ -30,12 +30,6 @@ from .data import Record
 BATCH_SIZE = 64
 SOURCE_DEPTH = 2  # "recent/vnexpress-2022-23/Thời sự" -> "recent/vnexpress-2022-23": outlet and period
 NO_SOURCE = "(none)"  # the group of records without a source
-HEADLINE_METRICS = {
-    "type": ("accuracy", "macro_f1"),
-    "topics": ("micro_f1", "macro_f1"),
-    "keywords": ("f1_at_5_exact", "f1_at_5_partial"),
-    "summary": ("rouge1", "rouge2", "rougeL"),
-}
 
 
 def predict_records(predictor: Predictor, records: list[Record], progress: bool = False) -> tuple[list[Prediction], float]:
@@ -53,8 +47,7 @@ def predict_records(predictor: Predictor, records: list[Record], progress: bool 
 
 def type_labels(predictor: Predictor, records: list[Record]) -> list[str]:
     """The model's type labels and every label in the data: one confusion matrix for all groups."""
-    head = predictor.model.type_head.labels if predictor.model.type_head else []
-    return sorted(set(head) | {r.type for r in records if r.type is not None})
+    return sorted(set(predictor.labels.types) | {r.type for r in records if r.type is not None})
 
 
 def score(records: list[Record], preds: list[Prediction], labels: list[str]) -> dict[str, Any]:
@@ -126,7 +119,7 @@ def evaluate(predictor: Predictor, records: list[Record], progress: bool = False
 def _tasks(result: dict[str, Any]) -> dict[str, Any]:
     """``n`` and each task's headline metrics with their intervals (older results have none)."""
     out: dict[str, Any] = {"n": result["n"]}
-    for task, names in HEADLINE_METRICS.items():
+    for task, names in metrics.TASK_METRICS.items():
         m = result.get(task)
         out[task] = None if m is None else {k: m[k] for name in names for k in (name, f"{name}_ci") if k in m} | {"n": m["n"]}
     return out
@@ -142,8 +135,6 @@ def headline(result: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-METRIC_NAMES = {"accuracy": "accuracy", "macro_f1": "macro-F1", "micro_f1": "micro-F1", "f1_at_5_exact": "F1@5 exact",
-                "f1_at_5_partial": "F1@5 partial", "rouge1": "ROUGE-1", "rouge2": "ROUGE-2", "rougeL": "ROUGE-L"}
 ALL_RECORDS = "(all)"
 
 
@@ -159,9 +150,9 @@ def by_source_table(result: dict[str, Any]) -> str:
     rows = [("source group", "records", "metric", "value [95% CI]", "n")]
     for group, g in groups.items():
         first = True
-        for task, names in HEADLINE_METRICS.items():
+        for task, names in metrics.TASK_METRICS.items():
             for name in names if g.get(task) else ():
-                rows.append((group if first else "", str(g["n"]) if first else "", f"{task} {METRIC_NAMES[name]}",
+                rows.append((group if first else "", str(g["n"]) if first else "", f"{task} {metrics.METRIC_NAMES[name]}",
                              interval_text(g[task], name), str(g[task]["n"])))
                 first = False
         if first:  # a group without any labelled task still shows that it exists

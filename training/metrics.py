@@ -14,6 +14,17 @@ from typing import Sequence
 
 import numpy as np
 
+# The one task/metric schema: which metrics each task reports (in this order) and how they
+# are named for people. Evaluation, cards, reports, the registry and the app all read it.
+TASK_METRICS: dict[str, tuple[str, ...]] = {
+    "type": ("accuracy", "macro_f1"),
+    "topics": ("micro_f1", "macro_f1"),
+    "keywords": ("f1_at_5_exact", "f1_at_5_partial"),
+    "summary": ("rouge1", "rouge2", "rougeL"),
+}
+METRIC_NAMES = {"accuracy": "accuracy", "macro_f1": "macro-F1", "micro_f1": "micro-F1", "f1_at_5_exact": "F1@5 exact",
+                "f1_at_5_partial": "F1@5 partial", "rouge1": "ROUGE-1", "rouge2": "ROUGE-2", "rougeL": "ROUGE-L"}
+
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
 
 

@@ -247,7 +247,7 @@ def retrain(
                                  preferred=new)
         # 3. Both models on the same holdout.
         if holdout:
-            candidate_metrics = Predictor.load(staged).model.meta["metrics"]["holdout"]
+            candidate_metrics = Predictor.load(staged).metrics["holdout"]
             current_metrics = evaluate(Predictor.load(current.path), holdout, progress)
             comparison, reasons = compare(current_metrics, candidate_metrics, tolerance)
         else:

@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 
 from model.baseline import BaselineModel
 from model.summary import select_sentences
-from model.text import normalize, split_headline, split_sentences
+from model.text import read_article, split_sentences
 from model.transformer import (
     Combination,
     Encoded,
@@ -84,12 +84,9 @@ def _sample(records: list[Record], n: int, seed: int) -> list[Record]:
 
 
 def article_parts(r: Record) -> tuple[str, str]:
-    """(title, body), normalised the way ``Predictor`` reads them."""
-    body = normalize(r.text)
-    if r.title:
-        return normalize(r.title), body
-    head, rest, _ = split_headline(body)
-    return head, rest
+    """(title, body), read the way ``Predictor`` reads them."""
+    article = read_article(r.text, r.title)
+    return article.title, article.body
 
 
 def build_examples(records: list[Record], tokenizer, type_labels: list[str], topic_labels: list[str],
@@ -410,8 +407,7 @@ def fit_transformer(records: list[Record], config: TrainConfig, workdir: Path, p
     else:
         baseline = fit_baseline(train_part, config.baseline, progress)
         baseline.save(baseline_dir, card="Baseline checkpoint of a transformer training run.\n")
-    type_labels = baseline.type_head.labels if baseline.type_head else []
-    topic_labels = baseline.topics_head.labels if baseline.topics_head else []
+    type_labels, topic_labels = baseline.labels.types, baseline.labels.topics
 
     with step("base model", params.base_model):
         encoder, tokenizer = load_base_model(params.base_model, params.layers, progress)
@@ -467,8 +463,7 @@ def refit_baseline(model: TransformerModel, records: list[Record], config: Train
     """
     with step("refit the baseline on all records", f"{len(records):,} articles"):
         baseline = fit_baseline(records, config.baseline, progress)
-    labels = lambda b: (b.type_head.labels if b.type_head else [], b.topics_head.labels if b.topics_head else [])  # noqa: E731
-    if labels(baseline) != labels(model.baseline):
+    if baseline.labels != model.baseline.labels:
         log.info("kept the baseline fitted without the held-out records: the label sets differ")
         return model
     return replace(model, baseline=baseline)
