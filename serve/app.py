@@ -12,6 +12,7 @@ import logging
 import re
 import tempfile
 import threading
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from model.results import Prediction
 from model.text import normalize, split_sentences
 
 from .documents import MAX_UPLOAD_BYTES, DocumentError, read_document
+from .documents import SUFFIXES as DOCUMENT_SUFFIXES
 
 log = logging.getLogger("newslens.serve")
 
@@ -48,6 +50,27 @@ FOLLOW_CURRENT = "current model (follows the registry)"
 BATCH_LIMIT = 5000  # articles per batch upload
 CORRECTIONS_FILE = "corrections.jsonl"
 MAX_TEXT_CHARS = 2_000_000  # ~1 MB of Vietnamese; longer pastes are cut with a note
+# The article is sent to the page twice more as highlighted segments (summary/keywords and
+# "why"); the first 20,000 characters hold any news article whole, and a 1 MB paste does not
+# send megabytes of spans to the browser. The model itself always reads the whole text.
+HIGHLIGHT_MAX_CHARS = 20_000
+# Keywords marked in the article and written to a batch row's `keywords` column: the strongest
+# few; more would mark much of a short article. (The Keywords table lists them all.)
+SHOWN_KEYWORDS = 8
+SHOWN_TYPES = 5  # rows of the "Article type" label: the few likeliest, not every type
+SHOWN_TOPICS = 8  # rows of the "Topic probabilities" label: enough for multi-topic articles, short to read
+# A batch upload is predicted this many articles per ``predict_batch`` call, so the progress bar
+# moves and memory stays bounded however long the file is.
+BATCH_CHUNK = 64
+BATCH_PREVIEW_ROWS = 20  # rows of the results shown on the page; the whole result is in the downloads
+BATCH_SKIPPED_LISTED = 50  # unreadable rows listed by line on the page; a broken file lists no more
+ANALYSE_CONCURRENCY = 4  # Analyse requests computed at once; the rest wait in the queue
+QUEUE_MAX_SIZE = 64  # requests waiting beyond that are refused ("queue full") rather than piling up
+# Concurrent /predict API calls answered by one ``predict_batch`` call: one batched model call
+# costs far less than as many single ones.
+PREDICT_MAX_BATCH = 32
+SHA_SHOWN = 16  # hex digits of a training file's sha256 in the Model tab: enough to tell files apart
+METRIC_DIGITS = 4  # decimals of the Model tab's metrics table
 
 
 def examples() -> list[str]:
@@ -110,7 +133,7 @@ def _segments(text: str, marks: list[tuple[int, int, str]]) -> list[tuple[str, s
     return out
 
 
-def highlighted_article(text: str, result: Prediction, max_chars: int = 20000) -> list[tuple[str, str | None]]:
+def highlighted_article(text: str, result: Prediction, max_chars: int = HIGHLIGHT_MAX_CHARS) -> list[tuple[str, str | None]]:
     """The article with keywords ("keyword") and summary sentences ("summary") marked."""
     norm = normalize(text)
     sentences = split_sentences(norm)
@@ -118,11 +141,11 @@ def highlighted_article(text: str, result: Prediction, max_chars: int = 20000) -
     # Summary sentences first (they win where a keyword falls inside one), then keywords.
     marks = [(sentences[i].start, min(sentences[i].end, len(shown)), "summary")
              for i in result.summary.sentences if sentences[i].start < len(shown)]
-    marks += [(s, e, "keyword") for s, e, _ in _spans(shown, [k.phrase for k in result.keywords[:8]])]
+    marks += [(s, e, "keyword") for s, e, _ in _spans(shown, [k.phrase for k in result.keywords[:SHOWN_KEYWORDS]])]
     return _segments(shown, marks)
 
 
-def explanation_article(text: str, terms: list[tuple[str, float]], max_chars: int = 20000) -> list[tuple[str, str | None]]:
+def explanation_article(text: str, terms: list[tuple[str, float]], max_chars: int = HIGHLIGHT_MAX_CHARS) -> list[tuple[str, str | None]]:
     """The article with the terms that pushed the type decision marked ("why")."""
     shown = normalize(text)[:max_chars]
     return _segments(shown, [(s, e, "why") for s, e, _ in _spans(shown, [t for t, _ in terms])])
@@ -143,7 +166,7 @@ def analyse_article(predictor: Predictor, text: str, title: str = "") -> dict[st
         "result": result,
         "message": "\n\n".join([head] + [f"⚠️ {w}" for w in result.warnings] + [f"ℹ️ {n}" for n in notes]),
         "type_scores": result.type.scores,
-        "topic_scores": dict(sorted(result.topics.scores.items(), key=lambda x: -x[1])[:8]),
+        "topic_scores": dict(sorted(result.topics.scores.items(), key=lambda x: -x[1])[:SHOWN_TOPICS]),
         "keywords": [[k.phrase, round(k.score, 3)] for k in result.keywords],
         "summary": result.summary.text,
         "highlighted": highlighted_article(text, result),
@@ -163,15 +186,15 @@ def run_batch(predictor: Predictor, path: str, progress=None) -> dict[str, Any]:
         skipped.append(f"only the first {BATCH_LIMIT} articles were processed ({len(records)} in the file)")
         records = records[:BATCH_LIMIT]
     rows = []
-    for start in range(0, len(records), 64):
-        chunk = records[start : start + 64]
+    for start in range(0, len(records), BATCH_CHUNK):
+        chunk = records[start : start + BATCH_CHUNK]
         if progress is not None:
             progress(start / max(len(records), 1), desc=f"{start}/{len(records)} articles")
         for r, p in zip(chunk, predictor.predict_batch([r.text for r in chunk], [r.title for r in chunk])):
             rows.append({
                 "id": r.id, "title": r.title, "type": p.type.label,
                 "type_probability": round(p.type.scores.get(p.type.label, 0.0), 4),
-                "topics": "|".join(p.topics.labels), "keywords": "|".join(k.phrase for k in p.keywords[:8]),
+                "topics": "|".join(p.topics.labels), "keywords": "|".join(k.phrase for k in p.keywords[:SHOWN_KEYWORDS]),
                 "summary": p.summary.text, "_full": p.to_dict(),
             })
     out_dir = Path(tempfile.mkdtemp(prefix="newslens-batch-"))
@@ -192,30 +215,37 @@ def _ci_text(ci: list[float] | None) -> str:
     return f"{ci[0]:.4f} – {ci[1]:.4f}" if ci else ""
 
 
+def metric_rows(metrics: dict[str, Any]) -> list[list[Any]]:
+    """The Model tab's table: one row per (evaluation file, task, metric), in the one metric schema's order."""
+    from training.metrics import METRIC_NAMES, TASK_METRICS
+
+    rows = []
+    for name, m in metrics.items():
+        for task, keys in TASK_METRICS.items():
+            if m.get(task):
+                rows += [[name, task, METRIC_NAMES[k], round(m[task][k], METRIC_DIGITS), _ci_text(m[task].get(f"{k}_ci")),
+                          m[task]["n"]] for k in keys]
+    return rows
+
+
 def model_overview(predictor: Predictor) -> tuple[str, list[list[Any]], list[str]]:
     """Markdown description, metrics table rows, and plot image paths of a bundle."""
     from training.card import breakdown_section, data_file_name, metrics_table
     from training.report import plot_confusion, plot_per_class
 
-    config = bundle.read_config(predictor.info.path, verify=False)
-    meta = predictor.model.meta
+    config = bundle.read_config(predictor.info.path, verify=False)  # when and how it was registered
+    registry = config.get("registry", {})
+    labels = predictor.labels
     lines = [f"### {predictor.info.name} · version {predictor.info.version} · {predictor.info.kind}",
              f"Folder: `{predictor.info.path}`  ", f"Created: {config.get('created', '?')}  ",
-             f"Registry: {json.dumps(config.get('registry', {}).get('status', 'not registered'))}, "
-             f"parent {config.get('registry', {}).get('parent') or '-'}  ",
-             f"Type labels: {', '.join(config.get('type_labels') or [])}  ",
-             f"Topic labels: {len(config.get('topic_labels') or [])}", "", "#### Training data", "",
+             f"Registry: {json.dumps(registry.get('status', 'not registered'))}, parent {registry.get('parent') or '-'}  ",
+             f"Type labels: {', '.join(labels.types)}  ",
+             f"Topic labels: {len(labels.topics)}", "", "#### Training data", "",
              "| file | records | sha256 |", "| --- | --- | --- |"]
-    for f in meta.get("data", {}).get("train", []):
-        lines.append(f"| {data_file_name(f)} | {f.get('records', '?')} | `{f['sha256'][:16]}` |")
-    metrics = meta.get("metrics", {})
+    for f in predictor.meta.get("data", {}).get("train", []):
+        lines.append(f"| {data_file_name(f)} | {f.get('records', '?')} | `{f['sha256'][:SHA_SHOWN]}` |")
+    metrics = predictor.metrics
     lines += ["", "#### Metrics", "", metrics_table(metrics), breakdown_section(metrics, heading="####")]
-    table = []
-    for name, m in metrics.items():
-        for task, keys in (("type", ("accuracy", "macro_f1")), ("topics", ("micro_f1", "macro_f1")),
-                           ("keywords", ("f1_at_5_exact", "f1_at_5_partial")), ("summary", ("rouge1", "rouge2", "rougeL"))):
-            if m.get(task):
-                table += [[name, task, k, round(m[task][k], 4), _ci_text(m[task].get(f"{k}_ci")), m[task]["n"]] for k in keys]
     images = []
     out = Path(tempfile.mkdtemp(prefix="newslens-model-"))
     for name, m in metrics.items():
@@ -227,7 +257,7 @@ def model_overview(predictor: Predictor) -> tuple[str, list[list[Any]], list[str
     if plot_per_class({}, {"type": type_m.get("type"), "topics": topic_m.get("topics")}, out / "per_class.png",
                       names=("", "this model"), title="(evaluation data)"):
         images.append(str(out / "per_class.png"))
-    return "\n".join(lines), table, images
+    return "\n".join(lines), metric_rows(metrics), images
 
 
 # --- corrections -------------------------------------------------------------------------
@@ -274,9 +304,26 @@ def save_correction(text: str, title: str, type_label: str | None, topics: list[
 
 
 # --- the page ----------------------------------------------------------------------------
-def build_app(source: Predictor | LivePredictor) -> gr.Blocks:
-    """The page. ``source`` is a fixed ``Predictor`` or a ``LivePredictor`` that follows the registry."""
-    models = Models(source)
+# One builder per tab, each making its components and wiring its events; ``build_app``
+# composes them. Every handler reaches a model only through ``Models`` and ``Predictor``.
+@dataclass
+class AnalyseTab:
+    """What the Analyse tab shares with the Corrections tab: the article and the model's answer."""
+
+    article: gr.Textbox
+    title: gr.Textbox
+    summary: gr.Textbox
+    predicted_type: gr.State  # the type label of the last analysis
+    predicted_topics: gr.State  # its topic labels, as a JSON list
+
+
+def _header(models: Models) -> gr.Dropdown:
+    gr.Markdown("# NewsLens\nVietnamese news → **article type**, **key topics**, **keywords** and a **draft summary**.")
+    choices = models.choices()
+    return gr.Dropdown(choices, value=choices[0], label="Model", visible=len(choices) > 1)
+
+
+def _analyse_tab(models: Models, model_choice: gr.Dropdown) -> AnalyseTab:
     empty = (EMPTY_MESSAGE, None, None, [], "", [], [], [], "", "")
 
     def analyse(text: str, title: str, model_choice: str):
@@ -302,6 +349,45 @@ def build_app(source: Predictor | LivePredictor) -> gr.Blocks:
             return gr.update(), gr.update(), "⚠️ The file has no text."
         return text, title, f"Loaded {Path(file).name}: {len(text):,} characters. Press **Analyse**."
 
+    predicted_type = gr.State("")
+    predicted_topics = gr.State("[]")
+    with gr.Tab("Analyse"):
+        with gr.Row():
+            with gr.Column(scale=3):
+                upload = gr.File(label="Upload an article (.txt, .html, .docx)", file_types=list(DOCUMENT_SUFFIXES),
+                                 type="filepath")
+                title = gr.Textbox(label="Headline (optional)", lines=1)
+                article = gr.Textbox(label="Article", lines=14, placeholder="Dán bài báo vào đây…", max_length=MAX_TEXT_CHARS)
+                with gr.Row():
+                    analyse_btn = gr.Button("Analyse", variant="primary")
+                    clear_btn = gr.ClearButton(value="Clear")
+            with gr.Column(scale=2):
+                message = gr.Markdown(EMPTY_MESSAGE)
+                type_scores = gr.Label(label="Article type", num_top_classes=SHOWN_TYPES)
+                topic_scores = gr.Label(label="Topic probabilities", num_top_classes=SHOWN_TOPICS)
+        with gr.Row():
+            keywords = gr.Dataframe(headers=["keyword", "score"], label="Keywords", interactive=False)
+            summary = gr.Textbox(label="Draft summary", lines=4)
+        highlighted = gr.HighlightedText(label="Article: summary sentences and keywords", elem_classes=["nl-article"],
+                                         color_map={"summary": "#fde68a", "keyword": "#bfdbfe"})
+        with gr.Accordion("Why this type?", open=False):
+            why = gr.HighlightedText(label="Words that pushed the type decision most", elem_classes=["nl-article"],
+                                     color_map={"why": "#fecaca"})
+            why_terms = gr.Dataframe(headers=["term", "weight"], label="Term weights", interactive=False)
+        gr.Examples(examples=[[e] for e in examples()], inputs=[article], label="Examples")
+
+    outputs = [message, type_scores, topic_scores, keywords, summary, highlighted, why, why_terms,
+               predicted_type, predicted_topics]
+    analyse_btn.click(analyse, [article, title, model_choice], outputs, api_name="analyse",
+                      concurrency_limit=ANALYSE_CONCURRENCY)
+    article.submit(analyse, [article, title, model_choice], outputs, api_name="analyse_submit",
+                   concurrency_limit=ANALYSE_CONCURRENCY)
+    upload.upload(load_upload, [upload], [article, title, message], api_name="load_document")
+    clear_btn.add([article, title, upload, type_scores, topic_scores, keywords, summary, highlighted, why, why_terms])
+    return AnalyseTab(article, title, summary, predicted_type, predicted_topics)
+
+
+def _batch_tab(models: Models, model_choice: gr.Dropdown) -> None:
     def batch(file: str | None, model_choice: str, progress=gr.Progress()):
         if not file:
             return "Upload a CSV or JSONL file with a `text` column (optional `title`, `id`).", None, None, None
@@ -312,10 +398,25 @@ def build_app(source: Predictor | LivePredictor) -> gr.Blocks:
         msg = f"Processed {len(out['rows'])} article(s)."
         if out["skipped"]:
             msg += f"\n\n**{len(out['skipped'])} row(s) could not be read** (the others were processed):\n" + \
-                   "\n".join(f"- {s}" for s in out["skipped"][:50])
-        preview = [[row[c] for c in out["columns"]] for row in out["rows"][:20]]
+                   "\n".join(f"- {s}" for s in out["skipped"][:BATCH_SKIPPED_LISTED])
+        preview = [[row[c] for c in out["columns"]] for row in out["rows"][:BATCH_PREVIEW_ROWS]]
         return msg, {"headers": out["columns"], "data": preview}, out["csv"], out["jsonl"]
 
+    with gr.Tab("Batch"):
+        batch_file = gr.File(label="CSV or JSONL with a text column (optional title, id)", file_types=[".csv", ".jsonl"],
+                             type="filepath")
+        batch_btn = gr.Button("Analyse file", variant="primary")
+        batch_message = gr.Markdown()
+        batch_preview = gr.Dataframe(label="First rows", interactive=False)
+        with gr.Row():
+            batch_csv = gr.File(label="Results (CSV)")
+            batch_jsonl = gr.File(label="Results (JSONL)")
+    # One batch at a time: a file of thousands of articles would otherwise starve the Analyse tab.
+    batch_btn.click(batch, [batch_file, model_choice], [batch_message, batch_preview, batch_csv, batch_jsonl],
+                    api_name="batch", concurrency_limit=1)
+
+
+def _model_tab(demo: gr.Blocks, models: Models, model_choice: gr.Dropdown) -> None:
     def show_model(model_choice: str):
         try:
             text, table, images = model_overview(models.get(model_choice))
@@ -323,27 +424,59 @@ def build_app(source: Predictor | LivePredictor) -> gr.Blocks:
             return f"⚠️ {e}", [], []
         return text, table, images
 
+    with gr.Tab("Model"):
+        model_btn = gr.Button("Refresh")
+        model_text = gr.Markdown()
+        model_table = gr.Dataframe(headers=["data", "task", "metric", "value", "95% CI", "n"], label="Metrics", interactive=False)
+        model_plots = gr.Gallery(label="Plots", columns=2, height="auto")
+    model_btn.click(show_model, [model_choice], [model_text, model_table, model_plots], api_name="model_info")
+    demo.load(show_model, [model_choice], [model_text, model_table, model_plots], api_name="model_info_on_load")
+
+
+def corrections_message() -> str:
+    path = corrections_path()
+    return f"**{count_corrections(path)}** correction(s) waiting in `{path}` (`newslens retrain --data {path}`)."
+
+
+def prefill_choices(predictor: Predictor, type_label: str, topics_json: str) -> tuple[dict, dict]:
+    """The Corrections dropdowns (choices: the model's own labels), set to the model's answer."""
+    labels = predictor.labels
+    chosen = json.loads(topics_json) if topics_json else []
+    return (gr.update(choices=labels.types, value=type_label or None),
+            gr.update(choices=labels.topics, value=chosen))
+
+
+def _corrections_tab(models: Models, model_choice: gr.Dropdown, analysed: AnalyseTab) -> None:
     def correct(text: str, title: str, type_label: str, topics: list[str], summary: str, model_choice: str):
         try:
             predictor = models.get(model_choice)
             save_correction(text, title, type_label, topics, summary, predictor.info.version)
         except (ValueError, OSError, bundle.BundleError) as e:
-            return f"⚠️ {e}", count_message()
-        return "✅ Saved. Thank you: it will be used at the next `newslens retrain`.", count_message()
-
-    def count_message() -> str:
-        n = count_corrections()
-        return f"**{n}** correction(s) waiting in `{corrections_path()}` (`newslens retrain --data {corrections_path()}`)."
+            return f"⚠️ {e}", corrections_message()
+        return "✅ Saved. Thank you: it will be used at the next `newslens retrain`.", corrections_message()
 
     def prefill_corrections(type_label: str, topics_json: str, summary: str, model_choice: str):
-        predictor = models.get(model_choice)
-        head = predictor.model.type_head
-        topics_head = predictor.model.topics_head
-        chosen = json.loads(topics_json) if topics_json else []
-        return (gr.update(choices=head.labels if head else [], value=type_label or None),
-                gr.update(choices=topics_head.labels if topics_head else [], value=chosen),
-                summary or "")
+        return *prefill_choices(models.get(model_choice), type_label, topics_json), summary or ""
 
+    labels = models.get().labels
+    with gr.Tab("Corrections"):
+        gr.Markdown("Fix what the model got wrong for the article in the Analyse tab; each correction is appended "
+                    "to a JSONL file in the training data format.")
+        fix_type = gr.Dropdown(label="Correct type", choices=labels.types)
+        fix_topics = gr.Dropdown(label="Correct topics", multiselect=True, choices=labels.topics)
+        fix_summary = gr.Textbox(label="Edited summary", lines=4)
+        with gr.Row():
+            prefill_btn = gr.Button("Start from the model's answer")
+            save_btn = gr.Button("Save correction", variant="primary")
+        correction_message = gr.Markdown()
+        corrections_count = gr.Markdown(corrections_message())
+    prefill_btn.click(prefill_corrections, [analysed.predicted_type, analysed.predicted_topics, analysed.summary, model_choice],
+                      [fix_type, fix_topics, fix_summary], api_name="prefill_correction")
+    save_btn.click(correct, [analysed.article, analysed.title, fix_type, fix_topics, fix_summary, model_choice],
+                   [correction_message, corrections_count], api_name="save_correction")
+
+
+def _predict_api(models: Models) -> None:
     def predict_json(text: str) -> str:
         """Analyse articles; returns each result as JSON (Prediction.to_dict()).
 
@@ -364,80 +497,20 @@ def build_app(source: Predictor | LivePredictor) -> gr.Blocks:
                     out[i] = json.dumps({"error": str(e)}, ensure_ascii=False)
         return (out,)
 
-    initial = models.get()
-    with gr.Blocks(title="NewsLens") as demo:
-        gr.Markdown("# NewsLens\nVietnamese news → **article type**, **key topics**, **keywords** and a **draft summary**.")
-        model_choice = gr.Dropdown(models.choices(), value=models.choices()[0], label="Model",
-                                   visible=len(models.choices()) > 1)
-        predicted_type = gr.State("")
-        predicted_topics = gr.State("[]")
-        with gr.Tab("Analyse"):
-            with gr.Row():
-                with gr.Column(scale=3):
-                    upload = gr.File(label="Upload an article (.txt, .html, .docx)", file_types=[".txt", ".html", ".htm", ".docx"],
-                                     type="filepath")
-                    title = gr.Textbox(label="Headline (optional)", lines=1)
-                    article = gr.Textbox(label="Article", lines=14, placeholder="Dán bài báo vào đây…", max_length=MAX_TEXT_CHARS)
-                    with gr.Row():
-                        analyse_btn = gr.Button("Analyse", variant="primary")
-                        clear_btn = gr.ClearButton(value="Clear")
-                with gr.Column(scale=2):
-                    message = gr.Markdown(EMPTY_MESSAGE)
-                    type_scores = gr.Label(label="Article type", num_top_classes=5)
-                    topic_scores = gr.Label(label="Topic probabilities", num_top_classes=8)
-            with gr.Row():
-                keywords = gr.Dataframe(headers=["keyword", "score"], label="Keywords", interactive=False)
-                summary = gr.Textbox(label="Draft summary", lines=4)
-            highlighted = gr.HighlightedText(label="Article: summary sentences and keywords", elem_classes=["nl-article"],
-                                             color_map={"summary": "#fde68a", "keyword": "#bfdbfe"})
-            with gr.Accordion("Why this type?", open=False):
-                why = gr.HighlightedText(label="Words that pushed the type decision most", elem_classes=["nl-article"],
-                                         color_map={"why": "#fecaca"})
-                why_terms = gr.Dataframe(headers=["term", "weight"], label="Term weights", interactive=False)
-            gr.Examples(examples=[[e] for e in examples()], inputs=[article], label="Examples")
-        with gr.Tab("Batch"):
-            batch_file = gr.File(label="CSV or JSONL with a text column (optional title, id)", file_types=[".csv", ".jsonl"],
-                                 type="filepath")
-            batch_btn = gr.Button("Analyse file", variant="primary")
-            batch_message = gr.Markdown()
-            batch_preview = gr.Dataframe(label="First rows", interactive=False)
-            with gr.Row():
-                batch_csv = gr.File(label="Results (CSV)")
-                batch_jsonl = gr.File(label="Results (JSONL)")
-        with gr.Tab("Model"):
-            model_btn = gr.Button("Refresh")
-            model_text = gr.Markdown()
-            model_table = gr.Dataframe(headers=["data", "task", "metric", "value", "95% CI", "n"], label="Metrics", interactive=False)
-            model_plots = gr.Gallery(label="Plots", columns=2, height="auto")
-        with gr.Tab("Corrections"):
-            gr.Markdown("Fix what the model got wrong for the article in the Analyse tab; each correction is appended "
-                        "to a JSONL file in the training data format.")
-            fix_type = gr.Dropdown(label="Correct type", choices=initial.model.type_head.labels if initial.model.type_head else [])
-            fix_topics = gr.Dropdown(label="Correct topics", multiselect=True,
-                                     choices=initial.model.topics_head.labels if initial.model.topics_head else [])
-            fix_summary = gr.Textbox(label="Edited summary", lines=4)
-            with gr.Row():
-                prefill_btn = gr.Button("Start from the model's answer")
-                save_btn = gr.Button("Save correction", variant="primary")
-            correction_message = gr.Markdown()
-            corrections_count = gr.Markdown(count_message())
+    # API only: one article in, its full JSON result out; concurrent calls share a model call.
+    gr.api(predict_json, api_name="predict", batch=True, max_batch_size=PREDICT_MAX_BATCH, concurrency_limit=1)
 
-        outputs = [message, type_scores, topic_scores, keywords, summary, highlighted, why, why_terms,
-                   predicted_type, predicted_topics]
-        analyse_btn.click(analyse, [article, title, model_choice], outputs, api_name="analyse", concurrency_limit=4)
-        article.submit(analyse, [article, title, model_choice], outputs, api_name="analyse_submit", concurrency_limit=4)
-        upload.upload(load_upload, [upload], [article, title, message], api_name="load_document")
-        clear_btn.add([article, title, upload, type_scores, topic_scores, keywords, summary, highlighted, why, why_terms])
-        batch_btn.click(batch, [batch_file, model_choice], [batch_message, batch_preview, batch_csv, batch_jsonl],
-                        api_name="batch", concurrency_limit=1)
-        model_btn.click(show_model, [model_choice], [model_text, model_table, model_plots], api_name="model_info")
-        demo.load(show_model, [model_choice], [model_text, model_table, model_plots], api_name="model_info_on_load")
-        prefill_btn.click(prefill_corrections, [predicted_type, predicted_topics, summary, model_choice],
-                          [fix_type, fix_topics, fix_summary], api_name="prefill_correction")
-        # API only: one article in, its full JSON result out; concurrent calls share a model call.
-        gr.api(predict_json, api_name="predict", batch=True, max_batch_size=32, concurrency_limit=1)
-        save_btn.click(correct, [article, title, fix_type, fix_topics, fix_summary, model_choice],
-                       [correction_message, corrections_count], api_name="save_correction")
+
+def build_app(source: Predictor | LivePredictor) -> gr.Blocks:
+    """The page. ``source`` is a fixed ``Predictor`` or a ``LivePredictor`` that follows the registry."""
+    models = Models(source)
+    with gr.Blocks(title="NewsLens") as demo:
+        model_choice = _header(models)
+        analysed = _analyse_tab(models, model_choice)
+        _batch_tab(models, model_choice)
+        _model_tab(demo, models, model_choice)
+        _corrections_tab(models, model_choice, analysed)
+        _predict_api(models)
     return demo
 
 
@@ -456,7 +529,7 @@ def launch(model: str | None = None, host: str = "127.0.0.1", port: int = 7860, 
     source = Predictor.load(model) if model else LivePredictor()
     log.info("serving %s on http://%s:%d", (source if model else source.get()).info.path, host, port)
     demo = build_app(source)
-    demo.queue(default_concurrency_limit=4, max_size=64).launch(
+    demo.queue(default_concurrency_limit=ANALYSE_CONCURRENCY, max_size=QUEUE_MAX_SIZE).launch(
         server_name=host, server_port=port, theme=theme(), css=CSS,
         max_file_size=MAX_UPLOAD_BYTES, **kwargs)
 

@@ -226,3 +226,70 @@ def test_training_files_are_named_with_their_folder():
 
     assert data_file_name({"file": "train.jsonl.gz", "path": "/data/vntc/train.jsonl.gz"}) == "vntc/train.jsonl.gz"
     assert data_file_name({"file": "new.jsonl"}) == "new.jsonl"
+
+
+# --- a transformer bundle: the app reads labels and metadata only through the model interface ------------
+@pytest.fixture(scope="module")
+def transformer_predictor(tmp_path_factory):
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from transformer_helpers import tiny_transformer_bundle
+
+    from model.predictor import Predictor
+
+    return Predictor.load(tiny_transformer_bundle(tmp_path_factory))
+
+
+def _component(demo, kind: type, label: str):
+    found = [b for b in demo.blocks.values() if isinstance(b, kind) and getattr(b, "label", None) == label]
+    assert len(found) == 1, f"{len(found)} {kind.__name__} labelled {label!r}"
+    return found[0]
+
+
+def _event(demo, api_name: str):
+    return next(f.fn for f in demo.fns.values() if f.api_name == api_name)
+
+
+def test_app_builds_on_a_transformer_bundle(transformer_predictor, tmp_path, monkeypatch):
+    monkeypatch.setenv("NEWSLENS_HOME", str(tmp_path))
+    assert transformer_predictor.info.kind == "transformer"
+    labels = transformer_predictor.labels
+    assert labels.types and labels.topics
+    demo = build_app(transformer_predictor)  # read type_head/topics_head of the baseline and crashed here
+    # The Corrections tab offers the transformer's own labels.
+    assert [v for _, v in _component(demo, gr.Dropdown, "Correct type").choices] == labels.types
+    assert [v for _, v in _component(demo, gr.Dropdown, "Correct topics").choices] == labels.topics
+    # Every event the browser and the API use is there, by name.
+    assert {"analyse", "analyse_submit", "load_document", "batch", "model_info", "model_info_on_load",
+            "prefill_correction", "save_correction", "predict"} <= {f.api_name for f in demo.fns.values()}
+
+
+def test_corrections_prefill_gives_the_transformers_labels(transformer_predictor, tmp_path, monkeypatch):
+    monkeypatch.setenv("NEWSLENS_HOME", str(tmp_path))
+    demo = build_app(transformer_predictor)
+    analysed = _event(demo, "analyse")(SPORTS, "Bóng đá", transformer_predictor.info.path)
+    predicted_type, predicted_topics = analysed[-2:]
+    assert predicted_type in transformer_predictor.labels.types
+    fix_type, fix_topics, fix_summary = _event(demo, "prefill_correction")(
+        predicted_type, predicted_topics, analysed[SUMMARY], transformer_predictor.info.path)
+    assert fix_type["choices"] == transformer_predictor.labels.types and fix_type["value"] == predicted_type
+    assert fix_topics["choices"] == transformer_predictor.labels.topics
+    assert fix_topics["value"] == json.loads(predicted_topics) and set(fix_topics["value"]) <= set(fix_topics["choices"])
+    assert fix_summary == analysed[SUMMARY] and fix_summary
+
+
+def test_model_tab_of_a_transformer_bundle(transformer_predictor):
+    text, table, images = app_module.model_overview(transformer_predictor)
+    assert "· transformer" in text and ", ".join(transformer_predictor.labels.types) in text
+    assert isinstance(table, list) and isinstance(images, list)
+
+
+def test_metric_rows_follow_the_one_metric_schema():
+    from training.metrics import METRIC_NAMES, TASK_METRICS
+
+    result = {"n": 3, "docs_per_second": 1.0}
+    for task, keys in TASK_METRICS.items():
+        result[task] = {"n": 2, **{k: 0.5 for k in keys}, **{f"{k}_ci": [0.25, 0.75] for k in keys}}
+    rows = app_module.metric_rows({"eval.jsonl": result, "none.jsonl": {"n": 0, "type": None}})
+    assert [(r[1], r[2]) for r in rows] == [(t, METRIC_NAMES[k]) for t, keys in TASK_METRICS.items() for k in keys]
+    assert all(r[0] == "eval.jsonl" and r[3] == 0.5 and r[4] == "0.2500 – 0.7500" and r[5] == 2 for r in rows)

@@ -43,6 +43,11 @@ timings: dict[str, object] = {}  # written to artifacts/browser_timings.json
 
 @pytest.fixture(scope="module")
 def url(predictor):
+    yield from serve(predictor)
+
+
+def serve(predictor):
+    """The app on ``predictor``, launched in this process; yields its URL (a generator: the fixtures' body)."""
     demo = build_app(predictor)
     demo.queue(default_concurrency_limit=4)
     _, local_url, _ = demo.launch(server_name="127.0.0.1", server_port=None, prevent_thread_lock=True,
@@ -68,6 +73,11 @@ def browser():
 
 @pytest.fixture
 def page(browser, url):
+    yield from open_page(browser, url)
+
+
+def open_page(browser, url: str):
+    """A fresh browser context with the page at ``url`` loaded (a generator: the fixtures' body)."""
     # device_scale_factor 2: screenshots sharp enough to check diacritics by eye.
     context = browser.new_context(viewport={"width": 1280, "height": 900}, device_scale_factor=2)
     context.set_default_timeout(TIMEOUT_MS)
@@ -323,3 +333,58 @@ def _platform_fonts(page, selector: str) -> list[tuple[str, list[dict]]]:
         return out
     finally:
         cdp.detach()
+
+
+# --- a transformer bundle ----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def transformer_predictor(tmp_path_factory):
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from transformer_helpers import tiny_transformer_bundle
+
+    from model.predictor import Predictor
+
+    return Predictor.load(tiny_transformer_bundle(tmp_path_factory))
+
+
+@pytest.fixture(scope="module")
+def transformer_url(transformer_predictor, tmp_path_factory):
+    mp = pytest.MonkeyPatch()
+    mp.setenv("NEWSLENS_HOME", str(tmp_path_factory.mktemp("transformer-home")))  # the corrections count reads it
+    try:
+        yield from serve(transformer_predictor)
+    finally:
+        mp.undo()
+
+
+@pytest.fixture
+def transformer_page(browser, transformer_url):
+    yield from open_page(browser, transformer_url)
+
+
+def test_transformer_bundle_analyses_in_the_browser(transformer_page, transformer_predictor):
+    """A tiny random transformer bundle serves like any other: the page analyses an article with it."""
+    page = transformer_page
+    expected = transformer_predictor.predict(SPORTS_TEXT).type.label
+    expect(page.get_by_label("Article", exact=True).filter(visible=True)).to_be_editable()
+    wait_for_idle_queue(page)
+    analyse(page, SPORTS_TEXT, expected)
+    message = page.get_by_test_id("markdown").filter(has_text="topics:").filter(visible=True)
+    expect(message).to_contain_text("(transformer)")
+    expect(message).to_contain_text(expected)
+    # The Corrections tab starts from the transformer's answer, with its own labels.
+    open_tab(page, "Corrections")
+    page.get_by_role("button", name="Start from the model's answer", exact=True).click()
+    expect(page.get_by_label("Correct type").filter(visible=True)).to_have_value(expected)
+    page.screenshot(path=str(ARTIFACTS / "transformer_corrections.png"), full_page=True)
+
+
+def test_transformer_bundle_predict_api(transformer_url, transformer_predictor):
+    gradio_client = pytest.importorskip("gradio_client")
+
+    client = gradio_client.Client(transformer_url, verbose=False)
+    result = json.loads(client.predict(SPORTS_TEXT, api_name="/predict"))
+    assert result["model"]["kind"] == "transformer"
+    assert result["model"]["path"] == transformer_predictor.info.path
+    assert result["type"]["label"] == transformer_predictor.predict(SPORTS_TEXT).type.label
+    assert result["type"]["label"] in transformer_predictor.labels.types

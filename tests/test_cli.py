@@ -342,3 +342,48 @@ def test_train_with_unknown_config_key_exits_2(tmp_path, capsys):
     assert main(["-q", "train", "--config", str(config), "--out", str(tmp_path / "m")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error:") and "unknown key(s) epochs" in err and "Traceback" not in err
+
+
+# --- serve ------------------------------------------------------------------------------------------------
+def _registry_serving(bundle: Path, home: Path) -> str:
+    """``home`` as a registry whose current version is a copy of ``bundle``; the version's name."""
+    import shutil
+
+    from training.registry import Registry
+
+    registry = Registry(home)
+    staging = registry.staging_dir()  # as `newslens train` registers a bundle
+    try:
+        version = registry.add(Path(shutil.copytree(bundle, staging / "bundle")), {"status": "promoted"})
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    registry.set_current(version.name, "test")
+    return version.name
+
+
+@pytest.mark.parametrize("kind", ["baseline", "transformer"])
+def test_serve_starts_on_the_registrys_current_model(kind, bundle_dir, tmp_path, tmp_path_factory, monkeypatch):
+    gr = pytest.importorskip("gradio")
+    if kind == "transformer":
+        pytest.importorskip("torch")
+        pytest.importorskip("transformers")
+        from transformer_helpers import tiny_transformer_bundle
+
+        bundle = tiny_transformer_bundle(tmp_path_factory)
+    else:
+        bundle = bundle_dir
+    home = tmp_path / "home"
+    name = _registry_serving(bundle, home)
+    monkeypatch.setenv("NEWSLENS_HOME", str(home))
+    launched = []
+    # Everything up to the server: the app is built on the current model, launch returns at once.
+    monkeypatch.setattr(gr.Blocks, "launch", lambda self, **kwargs: launched.append((self, kwargs)))
+
+    assert main(["-q", "serve", "--no-train", "--port", "7999"]) == 0
+    (demo, kwargs), = launched
+    assert kwargs["server_name"] == "127.0.0.1" and kwargs["server_port"] == 7999
+    config = read_config(home / name)
+    assert config["kind"] == kind
+    choices = {b.label: [v for _, v in b.choices] for b in demo.blocks.values() if isinstance(b, gr.Dropdown)}
+    assert choices["Correct type"] == config["type_labels"] and choices["Correct topics"] == config["topic_labels"]
+    assert "predict" in {f.api_name for f in demo.fns.values()}

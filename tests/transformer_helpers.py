@@ -127,3 +127,42 @@ def write_e5(path: Path, hidden: int = 32, layers: int = 2, heads: int = 2, ffn:
     header = {"hidden": hidden, "layers": layers, "heads": heads, "ffn": ffn, "vocab": vocab, "positions": positions,
                   "token_types": token_types, "eps": float(np.float32(eps))}  # stored as f32
     return TinyE5(Path(path), header, pieces, tensors)
+
+
+# --- a whole tiny transformer bundle -------------------------------------------------------
+def tiny_transformer_params(base_model, **changes):
+    """Fine-tuning settings small enough for a test: a few steps on one short window per article."""
+    from training.config import TransformerParams
+
+    values = {"base_model": str(base_model), "layers": 0, "frozen_layers": 1, "window": 32, "overlap": 4, "max_windows": 2,
+              "train_windows": 1, "batch_size": 4, "max_steps": 4, "checkpoint_every": 2, "dropout": 0.0,
+              "lr_encoder": 1e-3, "lr_heads": 1e-2, "holdout": {"type": 3, "topics": 1, "summary": 1}}
+    values.update(changes)
+    return TransformerParams(**values)
+
+
+_tiny_bundles: dict[str, Path] = {}
+
+
+def tiny_transformer_bundle(tmp_path_factory) -> Path:
+    """A saved transformer bundle (random tiny encoder, fine-tuned 4 steps on ``conftest``'s
+    records), built once per test session and shared: callers must not modify it (copy it).
+
+    Needs torch and transformers; takes a few seconds on a CPU, offline.
+    """
+    key = str(tmp_path_factory.getbasetemp())
+    if key not in _tiny_bundles:
+        from conftest import make_records, small_params
+
+        import training.transformer as tt
+        from training.config import TrainConfig
+        from training.e5_weights import convert
+
+        root = tmp_path_factory.mktemp("tiny-transformer")
+        e5 = write_e5(root / "tiny-q4.bin")
+        base = convert(e5.path, root / "tiny-e5")
+        config = TrainConfig(kind="transformer", name="tiny-transformer", train=["unused.jsonl"],
+                             baseline=small_params(), transformer=tiny_transformer_params(base))
+        model = tt.fit_transformer(make_records(), config, root / "work", progress=False)
+        _tiny_bundles[key] = model.save(root / "bundle", card="# tiny transformer\n")
+    return _tiny_bundles[key]
