@@ -5,11 +5,23 @@ Layout (names are constants so every reader agrees)::
     config.json     format version, kind, labels, thresholds, versions, data, metrics, files
     *.npz / *.json  weights and vocabularies; loading them executes no code
     README.md       the model card
+    *.png           a retrained candidate's report plots (training/report.py)
 
-``config.json`` lists every other file with its sha256, so a truncated or edited bundle
-is caught on load with a message that names the file, instead of a numpy error later.
-Bundles are written into a temporary sibling folder and renamed into place when
-complete, so a crash never leaves a half-written bundle under the final name.
+``config.json`` lists every other file in the folder with its sha256 (the card and any
+plots included, ``"files_complete": true``), so a truncated, edited or added file is caught
+on load with a message that names it, instead of a numpy error later. Bundles are written
+into a temporary sibling folder and renamed into place when complete, so a crash never
+leaves a half-written bundle under the final name. ``config.json`` itself is the seal, not
+covered by a checksum: a hand edit to it is caught by the loaders' consistency checks
+(labels against weights, known kinds and parameters), not by a digest.
+
+Checksums are taken in one place, ``seal``. The only writes allowed after it are those inside
+``amend`` (the registry's block in ``config.json``, a retraining report beside the card),
+on a bundle that is not yet published (still in a staging folder): ``amend`` checks the
+seal first, so damage is never blessed, and seals the folder again afterwards.
+
+Bundles written before ``files_complete`` listed neither ``README.md`` nor report plots;
+they still load: their listed files are checked, other files in the folder are not.
 """
 from __future__ import annotations
 
@@ -18,8 +30,9 @@ import json
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -67,9 +80,8 @@ class BundleWriter:
         config = dict(config)
         config["format"] = FORMAT_NAME
         config["format_version"] = FORMAT_VERSION
-        config["files"] = {name: _sha256(self.tmp / name) for name in self.files}
         (self.tmp / CARD_NAME).write_text(card, encoding="utf-8")
-        (self.tmp / CONFIG_NAME).write_text(json.dumps(config, ensure_ascii=False, indent=2), encoding="utf-8")
+        seal(self.tmp, config)
         if self.target.exists():
             # Replace an existing bundle by swapping names, never deleting it first.
             old = self.target.with_name(f".{self.target.name}.old-{os.getpid()}")
@@ -105,13 +117,58 @@ def read_config(path: str | os.PathLike, verify: bool = True) -> dict[str, Any]:
             f"{FORMAT_VERSION}. Upgrade NewsLens or retrain the model."
         )
     if verify:
-        for name, digest in config.get("files", {}).items():
+        files = config.get("files", {})
+        for name, digest in files.items():
             file = folder / name
             if not file.is_file():
                 raise BundleError(f"{folder}: damaged bundle, {name} is missing.")
             if _sha256(file) != digest:
                 raise BundleError(f"{folder}: damaged bundle, {name} does not match its checksum in {CONFIG_NAME}.")
+        if config.get("files_complete"):  # older bundles listed only the weights: extra files not checked
+            unlisted = sorted(set(_bundle_files(folder)) - set(files))
+            if unlisted:
+                raise BundleError(f"{folder}: damaged bundle, {', '.join(unlisted)} not listed in {CONFIG_NAME} "
+                                  "(added after the bundle was sealed).")
     return config
+
+
+def _bundle_files(folder: Path) -> list[str]:
+    """Every file in a bundle folder but its config, as relative POSIX paths ("baseline/weights.npz")."""
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
+                  if p.is_file() and p.relative_to(folder).as_posix() != CONFIG_NAME)
+
+
+def seal(folder: str | os.PathLike, config: dict[str, Any]) -> dict[str, Any]:
+    """Write ``config`` as the folder's ``config.json``, listing the sha256 of every other file in it.
+
+    The one place checksums are taken: ``BundleWriter.commit`` and ``amend`` both end here.
+    The config is replaced atomically. Returns the config as written.
+    """
+    folder = Path(folder)
+    config = {k: v for k, v in config.items() if k not in ("files", "files_complete")}
+    config["files"] = {name: _sha256(folder / name) for name in _bundle_files(folder)}
+    config["files_complete"] = True
+    tmp = folder / f"{CONFIG_NAME}.tmp"  # written after the listing was taken
+    tmp.write_text(json.dumps(config, ensure_ascii=False, indent=2), encoding="utf-8")
+    os.replace(tmp, folder / CONFIG_NAME)
+    return config
+
+
+@contextmanager
+def amend(folder: str | os.PathLike) -> Iterator[dict[str, Any]]:
+    """A permitted write into a sealed bundle that is not yet published (still in staging).
+
+    Checks the seal, yields the config to change in place (files may be added to or
+    rewritten in ``folder`` meanwhile), then seals the folder again. If the block raises,
+    nothing is sealed: the added files stay unlisted and the bundle fails verification,
+    so a half-written report is never taken for a complete bundle::
+
+        with bundle.amend(staged) as config:
+            config["registry"] = info
+    """
+    config = read_config(folder, verify=True)
+    yield config
+    config.update(seal(folder, config))
 
 
 def load_arrays(folder: str | os.PathLike, name: str) -> dict[str, np.ndarray]:

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import BUSINESS, SPORTS, SPORTS_TEXT, VOCAB, make_records, small_params
 from model.baseline import WEIGHTS_FILE, BaselineModel, CorpusContext
-from model.bundle import CARD_NAME, CONFIG_NAME, FORMAT_VERSION, BundleError, BundleWriter, read_config
+from model.bundle import CARD_NAME, CONFIG_NAME, FORMAT_VERSION, BundleError, BundleWriter, amend, read_config, seal
 from model.predictor import Predictor
 from training.baseline import fit_baseline
 
@@ -45,9 +45,10 @@ def test_config_describes_the_bundle(bundle_dir):
     assert config["type_labels"] == sorted(VOCAB)
     assert set(config["topic_labels"]) == {"Bóng đá", "Kinh tế", "Chứng khoán", "Y tế"}
     assert len(config["topic_thresholds"]) == len(config["topic_labels"])
-    # every file but the config and the card is listed with its checksum
+    # every file but the config itself is listed with its checksum, the card included
     listed = set(config["files"])
-    assert listed == {p.name for p in bundle_dir.iterdir()} - {CONFIG_NAME, CARD_NAME}
+    assert listed == {p.name for p in bundle_dir.iterdir()} - {CONFIG_NAME}
+    assert CARD_NAME in listed and config["files_complete"] is True
     assert (bundle_dir / CARD_NAME).read_text("utf-8") == "# card"
 
 
@@ -69,6 +70,22 @@ def test_tampered_weights_are_caught(bundle_copy):
     weights.write_bytes(bytes(data))
     with pytest.raises(BundleError, match=rf"{WEIGHTS_FILE} does not match its checksum"):
         Predictor.load(bundle_copy)
+
+
+def test_tampered_card_is_caught(bundle_copy):
+    card = bundle_copy / CARD_NAME
+    card.write_text(card.read_text("utf-8") + "\nEdited by hand.\n", encoding="utf-8")
+    with pytest.raises(BundleError, match=rf"{CARD_NAME} does not match its checksum"):
+        Predictor.load(bundle_copy)
+
+
+@pytest.mark.parametrize("name", ["notes.png", "extra/file.json", ".hidden"])
+def test_a_file_added_after_sealing_is_caught(bundle_copy, name):
+    (bundle_copy / name).parent.mkdir(exist_ok=True)
+    (bundle_copy / name).write_bytes(b"not part of the bundle")
+    with pytest.raises(BundleError, match=rf"{name} not listed in {CONFIG_NAME}"):
+        Predictor.load(bundle_copy)
+    read_config(bundle_copy, verify=False)  # still readable for listing it
 
 
 def test_missing_file_is_caught(bundle_copy):
@@ -142,6 +159,81 @@ def test_writer_commits_atomically_and_replaces(tmp_path):
     assert read_config(target)["value"] == 2
     assert json.loads((target / "data.json").read_text("utf-8")) == {"x": 2}
     assert [p.name for p in tmp_path.iterdir()] == ["b"]  # no temporary or old folders left
+
+
+def test_writer_seals_files_in_subfolders(tmp_path):
+    source = tmp_path / "src.json"
+    source.write_text("[1]", encoding="utf-8")
+    writer = BundleWriter(tmp_path / "b")
+    writer.add_file("part/config.json", source)  # a nested bundle's config is an ordinary file here
+    target = writer.commit({"kind": "test"}, card="# test")
+    assert set(read_config(target)["files"]) == {"part/config.json", CARD_NAME}
+    (target / "part" / "config.json").write_text("[2]", encoding="utf-8")
+    with pytest.raises(BundleError, match="part/config.json does not match"):
+        read_config(target)
+
+
+# --- amend: the one permitted write after sealing ---------------------------------------------------
+def test_amend_reseals_changed_and_added_files(bundle_copy):
+    with amend(bundle_copy) as config:
+        config["registry"] = {"version": "v0001"}
+        (bundle_copy / CARD_NAME).write_text("# card\n\n## Retraining\n", encoding="utf-8")
+        (bundle_copy / "plot.png").write_bytes(b"\x89PNG fake")
+    after = read_config(bundle_copy)  # verifies
+    assert after["registry"] == {"version": "v0001"} and config == after
+    assert {CARD_NAME, "plot.png"} <= set(after["files"])
+    assert not list(bundle_copy.glob("*.tmp"))
+    Predictor.load(bundle_copy)
+    (bundle_copy / "plot.png").write_bytes(b"\x89PNG other")
+    with pytest.raises(BundleError, match="plot.png does not match"):
+        read_config(bundle_copy)
+
+
+def test_amend_refuses_a_damaged_bundle_instead_of_blessing_it(bundle_copy):
+    (bundle_copy / "vocabulary.json").write_text("[]", encoding="utf-8")
+    with pytest.raises(BundleError, match="vocabulary.json does not match"):
+        with amend(bundle_copy) as config:
+            config["registry"] = {}
+    with pytest.raises(BundleError, match="vocabulary.json does not match"):
+        read_config(bundle_copy)
+
+
+def test_amend_cut_short_leaves_a_bundle_that_fails_verification(bundle_copy):
+    with pytest.raises(RuntimeError):
+        with amend(bundle_copy):
+            (bundle_copy / "half.png").write_bytes(b"\x89PNG")
+            raise RuntimeError("crash while plotting")
+    with pytest.raises(BundleError, match="half.png not listed"):
+        read_config(bundle_copy)
+
+
+def test_bundles_sealed_before_files_complete_still_load(bundle_copy):
+    """Older bundles listed only the weights: their card, plots and patched registry block were not
+    covered. They load (listed files still checked); sealing one again covers everything."""
+    path = bundle_copy / CONFIG_NAME
+    config = json.loads(path.read_text("utf-8"))
+    del config["files_complete"], config["files"][CARD_NAME]
+    config["registry"] = {"version": "v0001", "status": "promoted"}
+    path.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
+    (bundle_copy / CARD_NAME).write_text("# card\n\n## Retraining\n", encoding="utf-8")
+    (bundle_copy / "training_curve.png").write_bytes(b"\x89PNG")
+    assert read_config(bundle_copy)["registry"]["status"] == "promoted"
+    assert Predictor.load(bundle_copy).predict(SPORTS_TEXT).type.label == SPORTS
+    weights = bundle_copy / WEIGHTS_FILE
+    weights.write_bytes(weights.read_bytes()[:-10])
+    with pytest.raises(BundleError, match=rf"{WEIGHTS_FILE} does not match"):
+        read_config(bundle_copy)
+
+
+def test_seal_lists_every_file_but_the_config(tmp_path):
+    (tmp_path / "a.json").write_text("1", encoding="utf-8")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.npz").write_bytes(b"x")
+    config = seal(tmp_path, {"format": "newslens-bundle", "format_version": FORMAT_VERSION,
+                             "files": {"stale.json": "0" * 64}})
+    assert set(config["files"]) == {"a.json", "sub/b.npz"}
+    assert read_config(tmp_path) == config
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", CONFIG_NAME, "sub"]
 
 
 def test_writer_abort_leaves_nothing(tmp_path):

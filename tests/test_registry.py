@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -14,14 +15,15 @@ from pathlib import Path
 import pytest
 
 from conftest import BUSINESS, HEALTH, SPORTS, SPORTS_TEXT, make_records
-from model.bundle import BundleError, read_config
+from model.bundle import CARD_NAME, CONFIG_NAME, BundleError, read_config
 from model.paths import default_model_dir
 from model.predictor import LivePredictor, Predictor
 from registry_helpers import copy_registry, corpus, make_config, staging_leftovers, train_registry, write_jsonl
 from training.cli import main
 from training.data import read_records
 from training.registry import HOLDOUT_SHARE, Registry, RegistryError, holdout_file, record_key, split_holdout
-from training.retrain import retrain
+from training.report import write_report
+from training.retrain import compare, retrain
 from training.train import train
 
 # corpus(): 450 type-labelled, 60 topics-labelled and 60 summary-labelled records.
@@ -238,6 +240,117 @@ def test_history_survives_a_torn_line(two_versions):
         f.write('{"time": "2024-01-01T00:00:00+00:00", "event": "cur')  # a crash mid-write
     registry.set_current("v0001", "after the crash")
     assert registry.history()[-1]["version"] == "v0001"
+
+
+# --- sealed bundles: registering and reporting re-seal, never leave files unchecked -------------------------
+REPORT_FILES = ("confusion_matrix.png", "per_class_f1.png", "training_curve.png")
+
+
+def test_a_registered_version_is_sealed_with_its_registry_block_and_card(two_versions):
+    registry = two_versions
+    for v in registry.versions():
+        config = read_config(v.path)  # verifies every checksum, and that no file is unlisted
+        assert config["registry"]["version"] == v.name and config["files_complete"] is True
+        assert CARD_NAME in config["files"]
+        assert set(config["files"]) == {p.relative_to(v.path).as_posix() for p in v.path.rglob("*")
+                                        if p.is_file()} - {CONFIG_NAME}
+    assert registry.check() == []
+
+
+@pytest.mark.parametrize("damage", ["edit-card", "add-file"])
+def test_tampering_with_a_registered_version_is_caught(two_versions, damage):
+    registry = two_versions
+    folder = registry.home / "v0001"
+    if damage == "edit-card":
+        (folder / CARD_NAME).write_text("# another card\n", encoding="utf-8")
+        expected = f"{CARD_NAME} does not match"
+    else:
+        (folder / "notes.txt").write_text("added later", encoding="utf-8")
+        expected = "notes.txt not listed"
+    (problem,) = registry.check()
+    assert "v0001" in problem and expected in problem
+    with pytest.raises(BundleError, match=expected):
+        registry.set_current("v0001", "test")
+
+
+def test_add_refuses_a_damaged_staged_bundle_and_takes_no_version(two_versions, tmp_path):
+    registry = two_versions
+    staged = tmp_path / "staged"
+    shutil.copytree(registry.home / "v0002", staged)
+    (staged / "weights.npz").write_bytes(b"damaged")
+    with pytest.raises(BundleError, match="weights.npz"):
+        registry.add(staged, {"reason": "test"})
+    assert [v.name for v in registry.versions()] == ["v0001", "v0002"] and staged.is_dir()
+
+
+def _report_into(registry: Registry, staged: Path, reasons: list[str] | None = None) -> None:
+    current = registry.get("v0001")
+    current_metrics = current.config["metrics"]["holdout"]
+    candidate_metrics = registry.get("v0002").config["metrics"]["holdout"]
+    comparison, found = compare(current_metrics, candidate_metrics, 0.0)
+    write_report(staged, current, current_metrics, candidate_metrics, comparison,
+                 found if reasons is None else reasons, True, False, registry)
+
+
+def test_a_retrain_report_is_sealed_with_the_bundle(two_versions, tmp_path):
+    registry = two_versions
+    staged = tmp_path / "staged"
+    shutil.copytree(registry.home / "v0002", staged)
+    _report_into(registry, staged)
+    config = read_config(staged)  # sealed again right after the report
+    assert {CARD_NAME, *REPORT_FILES} <= set(config["files"])
+    assert "## Retraining" in (staged / CARD_NAME).read_text("utf-8")
+
+    version = registry.add(staged, {"parent": "v0001", "reason": "retrain", "status": "rejected", "forced": False})
+    assert version.name == "v0003" and version.config == read_config(version.path)
+    assert version.info["status"] == "rejected" and registry.check() == []
+    for name in REPORT_FILES:
+        assert version.config["files"][name] == config["files"][name]  # the registry block changed only config.json
+
+    png = version.path / "per_class_f1.png"
+    png.write_bytes(png.read_bytes() + b"\0")
+    (problem,) = registry.check()
+    assert "v0003" in problem and "per_class_f1.png does not match" in problem
+
+
+def test_a_report_cut_short_leaves_a_bundle_the_registry_refuses(two_versions, tmp_path, monkeypatch):
+    import training.report as report
+
+    registry = two_versions
+    staged = tmp_path / "staged"
+    shutil.copytree(registry.home / "v0002", staged)
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("killed while plotting")
+
+    monkeypatch.setattr(report, "plot_history", crash)  # after the first two plots were written
+    with pytest.raises(RuntimeError):
+        _report_into(registry, staged)
+    with pytest.raises(BundleError, match="not listed"):
+        registry.add(staged, {"reason": "retrain"})
+    assert [v.name for v in registry.versions()] == ["v0001", "v0002"]
+
+
+def test_versions_registered_by_older_code_still_list_show_and_roll_back(two_versions, capsys):
+    """Before sealing covered everything, the card was not listed and the registry block was
+    patched in after the checksums were taken; such registries keep working."""
+    registry = two_versions
+    for name in ("v0001", "v0002"):
+        path = registry.home / name / CONFIG_NAME
+        config = json.loads(path.read_text("utf-8"))
+        del config["files_complete"], config["files"][CARD_NAME]
+        path.write_text(json.dumps(config, ensure_ascii=False, indent=2), encoding="utf-8")
+        card = registry.home / name / CARD_NAME
+        card.write_text(card.read_text("utf-8") + "\n## Retraining\n", encoding="utf-8")
+    (registry.home / "v0002" / "training_curve.png").write_bytes(b"\x89PNG old report")
+    assert registry.check() == []
+    assert main(["models", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("  v0001 ") and lines[1].startswith("* v0002 ") and "parent=v0001" in lines[1]
+    assert main(["models", "show", "v0002"]) == 0
+    assert json.loads(capsys.readouterr().out)["registry"]["status"] == "promoted"
+    assert main(["models", "rollback"]) == 0 and registry.current_name() == "v0001"
+    assert Predictor.load(registry.home / "v0002").predict(SPORTS_TEXT).type.label == SPORTS
 
 
 # --- LivePredictor across promotions -----------------------------------------------------------

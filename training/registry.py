@@ -4,7 +4,8 @@ Layout::
 
     models/
       CURRENT              the serving version's name, replaced atomically (os.replace)
-      v0001/ v0002/ ...    complete bundles; config.json has a "registry" block
+      v0001/ v0002/ ...    complete, sealed bundles; config.json has a "registry" block
+                           (written with ``bundle.amend`` before the folder is renamed in)
       holdout/             the fixed holdout: holdout.jsonl.gz + manifest.json (never trained on)
       .staging-*           candidates being built; never read, removed when stale
 
@@ -117,8 +118,12 @@ class Registry:
                     shutil.rmtree(p, ignore_errors=True)
 
     def add(self, staged_bundle: Path, info: dict[str, Any]) -> Version:
-        """Move a complete bundle into the registry as the next version (atomic rename)."""
-        config = bundle.read_config(staged_bundle)  # complete and intact, or raise
+        """Move a complete bundle into the registry as the next version (atomic rename).
+
+        The registry block is written into the staged bundle's config.json through
+        ``bundle.amend``, which refuses a damaged bundle and seals it again, so the
+        published version verifies like any other bundle.
+        """
         while True:
             # Number by folder names, readable or not: a damaged folder still owns its name.
             names = [p.name for p in self.home.iterdir()] if self.home.is_dir() else []
@@ -126,14 +131,15 @@ class Registry:
             name = f"v{(max(numbers) + 1 if numbers else 1):04d}"
             target = self.home / name
             info = {**info, "version": name, "registered": _now()}
-            _patch_registry_block(staged_bundle, info)
+            with bundle.amend(staged_bundle) as config:  # complete and intact, or raise
+                config["registry"] = info
             try:
                 os.rename(staged_bundle, target)  # fails if another process took the name
             except OSError:
                 if target.exists():
                     continue
                 raise
-            return Version(name, target, {**config, "registry": info})
+            return Version(name, target, config)
 
     def set_current(self, name: str, reason: str) -> None:
         version = self.get(name)
@@ -192,16 +198,6 @@ class Registry:
             except bundle.BundleError as e:
                 problems.append(f"CURRENT points at {name}: {e}")
         return problems
-
-
-def _patch_registry_block(folder: Path, info: dict[str, Any]) -> None:
-    """Write the registry block into a staged bundle's config.json (before it is visible)."""
-    path = folder / bundle.CONFIG_NAME
-    config = json.loads(path.read_text(encoding="utf-8"))
-    config["registry"] = info
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(config, ensure_ascii=False, indent=2), encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _pid_of(path: Path) -> int | None:

@@ -1,5 +1,9 @@
 """Retraining report: before/after metrics in the model card, and plots as PNG.
 
+The report goes into the candidate's bundle while it is still staged, through
+``bundle.amend``: the card and the plots are covered by the bundle's checksums like its
+weights, and a report cut short leaves a bundle that fails verification, never one that passes.
+
 Plots (written into the candidate's bundle folder):
 - ``confusion_matrix.png``: the candidate's type confusion matrix on the holdout;
 - ``per_class_f1.png``: type per-class F1 and topic per-label F1, current vs candidate;
@@ -12,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from model import bundle
 
 from .card import metrics_table
 
@@ -115,7 +121,17 @@ def plot_history(points: list[tuple[str, dict[str, Any]]], path: Path) -> bool:
 
 def write_report(folder: Path, current, current_metrics: dict, candidate_metrics: dict, comparison: dict,
                  reasons: list[str], promoted: bool, forced: bool, registry) -> None:
-    """Plots and a "Retraining" section appended to the candidate's model card."""
+    """Plots and a "Retraining" section appended to the candidate's model card.
+
+    ``folder`` is the staged (not yet registered) candidate bundle; it is sealed again afterwards.
+    """
+    with bundle.amend(folder):
+        _write_report(folder, current, current_metrics, candidate_metrics, comparison, reasons, promoted, forced,
+                      registry)
+
+
+def _write_report(folder: Path, current, current_metrics: dict, candidate_metrics: dict, comparison: dict,
+                  reasons: list[str], promoted: bool, forced: bool, registry) -> None:
     images = []
     if plot_confusion(candidate_metrics, folder / "confusion_matrix.png", "Candidate: type confusion matrix (holdout)"):
         images.append("confusion_matrix.png")
@@ -153,5 +169,5 @@ def write_report(folder: Path, current, current_metrics: dict, candidate_metrics
         *(f"![{name}]({name})" for name in images),
         "",
     ]
-    card = folder / "README.md"
+    card = folder / bundle.CARD_NAME
     card.write_text(card.read_text(encoding="utf-8") + "\n".join(section), encoding="utf-8")
