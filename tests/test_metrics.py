@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from training import bootstrap
-from training.metrics import ROUGE_KEYS, classification, keywords_f1_at_k, mean_scores, multilabel, rouge, rouge_tokens
+from training.metrics import METRIC_NAMES, ROUGE_KEYS, TASK_METRICS, classification, keywords_f1_at_k, mean_scores, multilabel, rouge, rouge_tokens
 
 
 # --- ROUGE -------------------------------------------------------------------------------------
@@ -220,3 +220,26 @@ def test_with_intervals_places_each_interval_after_its_metric():
     out = bootstrap.with_intervals({"accuracy": 0.9, "macro_f1": 0.8, "n": 3},
                                    {"macro_f1_ci": [0.7, 0.9], "accuracy_ci": [0.8, 1.0]})
     assert list(out) == ["accuracy", "accuracy_ci", "macro_f1", "macro_f1_ci", "n"]
+
+
+# --- the one task/metric schema: cards and reports read it ------------------------------------------
+def test_every_schema_metric_has_a_display_name():
+    assert {k for keys in TASK_METRICS.values() for k in keys} <= set(METRIC_NAMES)
+
+
+def test_report_subsets_are_named_by_schema_keys():
+    from training.report import HISTORY_METRICS
+
+    assert HISTORY_METRICS and all(key in TASK_METRICS[task] for task, key in HISTORY_METRICS)
+
+
+def test_metrics_table_has_a_column_per_task_in_schema_order():
+    from training.card import metrics_table
+
+    m = {"n": 3, "docs_per_second": 12.4, "type": {"accuracy": 0.5, "macro_f1": 0.25, "n": 2}, "topics": None,
+         "keywords": None, "summary": {"rouge1": 0.3, "rouge2": 0.2, "rougeL": 0.1, "n": 1}}
+    header, rule, row = metrics_table({"test": m}).splitlines()
+    assert header == ("| data | n | type accuracy / macro-F1 | topics micro-F1 / macro-F1 | keywords F1@5 exact / "
+                      "F1@5 partial | summary ROUGE-1 / ROUGE-2 / ROUGE-L | docs/s |")
+    assert rule.count("---") == len(TASK_METRICS) + 3
+    assert row == "| test | 3 | 0.500 / 0.250 | - | - | 0.300 / 0.200 / 0.100 | 12 |"

@@ -52,21 +52,20 @@ def _fmt(x: Any) -> str:
     return f"{x:.3f}" if isinstance(x, float) else str(x)
 
 
+def metric_label(task: str, key: str) -> str:
+    """``type accuracy``, ``topics micro-F1``: a task's metric as people read it (from the schema)."""
+    return f"{task} {METRIC_NAMES[key]}"
+
+
 def metrics_table(metrics: dict[str, Any]) -> str:
+    """Markdown: one row per evaluation, one column per task with its metrics in schema order."""
     if not metrics:
         return "_Not evaluated._"
-    rows = ["| data | n | type acc / macro-F1 | topics micro / macro-F1 | keywords F1@5 exact / partial | summary ROUGE-1 / 2 / L | docs/s |",
-            "| --- | --- | --- | --- | --- | --- | --- |"]
+    header = " | ".join(f"{task} {' / '.join(METRIC_NAMES[k] for k in keys)}" for task, keys in TASK_METRICS.items())
+    rows = [f"| data | n | {header} | docs/s |", "| --- | --- |" + " --- |" * len(TASK_METRICS) + " --- |"]
     for name, m in metrics.items():
-        t, tp, k, s = m.get("type"), m.get("topics"), m.get("keywords"), m.get("summary")
-        rows.append(
-            f"| {name} | {m['n']} "
-            f"| {_fmt(t['accuracy']) + ' / ' + _fmt(t['macro_f1']) if t else '-'} "
-            f"| {_fmt(tp['micro_f1']) + ' / ' + _fmt(tp['macro_f1']) if tp else '-'} "
-            f"| {_fmt(k['f1_at_5_exact']) + ' / ' + _fmt(k['f1_at_5_partial']) if k else '-'} "
-            f"| {' / '.join(_fmt(s[x]) for x in ('rouge1', 'rouge2', 'rougeL')) if s else '-'} "
-            f"| {m['docs_per_second']:.0f} |"
-        )
+        cells = [" / ".join(_fmt(m[task][k]) for k in keys) if m.get(task) else "-" for task, keys in TASK_METRICS.items()]
+        rows.append(f"| {name} | {m['n']} | " + " | ".join(cells) + f" | {m['docs_per_second']:.0f} |")
     return "\n".join(rows)
 
 
@@ -79,7 +78,7 @@ def breakdown_table(metrics: dict[str, Any]) -> str:
         rows += [(name, group, g) for group, g in (m.get("by_source") or {}).items()]
     columns = [(task, metric) for task, names in TASK_METRICS.items() for metric in names
                if any(m.get(task) for _, _, m in rows)]
-    lines = ["| file | source group | records | " + " | ".join(f"{t} {METRIC_NAMES[k]}" for t, k in columns) + " |",
+    lines = ["| file | source group | records | " + " | ".join(metric_label(t, k) for t, k in columns) + " |",
              "| --- | --- | --- |" + " --- |" * len(columns)]
     for name, group, m in rows:
         cells = [interval_text(m[t], k) if m.get(t) else "-" for t, k in columns]

@@ -19,7 +19,12 @@ import numpy as np
 
 from model import bundle
 
-from .card import metrics_table
+from .card import metric_label, metrics_table
+from .metrics import METRIC_NAMES
+
+# The headline metric of each task that the training curve follows, by schema keys.
+HISTORY_METRICS: tuple[tuple[str, str], ...] = (
+    ("type", "accuracy"), ("topics", "micro_f1"), ("summary", "rouge1"), ("keywords", "f1_at_5_partial"))
 
 
 def _pyplot():
@@ -89,12 +94,7 @@ def plot_per_class(before: dict[str, Any], after: dict[str, Any], path: Path,
 
 def plot_history(points: list[tuple[str, dict[str, Any]]], path: Path) -> bool:
     """Holdout metrics per registered version (the last point is the candidate)."""
-    series = {
-        "type accuracy": ("type", "accuracy"),
-        "topics micro-F1": ("topics", "micro_f1"),
-        "summary ROUGE-1": ("summary", "rouge1"),
-        "keywords F1@5 partial": ("keywords", "f1_at_5_partial"),
-    }
+    series = {metric_label(task, key): (task, key) for task, key in HISTORY_METRICS}
     if not points:
         return False
     plt = _pyplot()
@@ -151,7 +151,8 @@ def _write_report(folder: Path, current, current_metrics: dict, candidate_metric
         for name, v in metrics.items():
             c, d = v["current"], v["candidate"]
             change = "" if c is None or d is None else f"{d - c:+.4f}"
-            rows.append(f"| {task} | {name} | {'-' if c is None else f'{c:.4f}'} | {'-' if d is None else f'{d:.4f}'} | {change} |")
+            rows.append(f"| {task} | {METRIC_NAMES.get(name, name)} | {'-' if c is None else f'{c:.4f}'} "
+                        f"| {'-' if d is None else f'{d:.4f}'} | {change} |")
     decision = "promoted" + (" (forced despite the drop)" if forced and reasons else "") if promoted else "kept the current model"
     section = [
         "",
