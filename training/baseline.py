@@ -7,8 +7,6 @@ summary length budget) is tuned on held-out parts of the *training* data.
 from __future__ import annotations
 
 import logging
-import time
-from contextlib import contextmanager
 from dataclasses import replace
 
 import numpy as np
@@ -25,12 +23,26 @@ from model.features import TfidfFeatures, analysis_text, lead_text
 from model.summary import FEATURE_NAMES, SentenceScorer, SummaryParams, select_sentences
 from model.text import read_article, split_sentences
 
+from .common import kfold, sample_records, step, topic_matrix, tune_thresholds
 from .config import BaselineParams
 from .data import Record
 from .metrics import rouge
 from .oracle import greedy_oracle
+from .splits import leading_holdout
 
 log = logging.getLogger("newslens.train")
+
+# Articles normalised and featurised at once when fitting the summary scorer: bounds memory
+# (a chunk's sentences and feature rows) without a per-article call overhead.
+SUMMARY_CHUNK = 256
+# The logit given to a topic that every (or no) training record carries: a probability of
+# about 0.9997 (or 0.0003), so the label is always (never) chosen, as in the training data.
+CONSTANT_LABEL_LOGIT = 8.0
+# The topic threshold when there are too few records for out-of-fold tuning (fewer than two folds).
+UNTUNED_THRESHOLD = 0.3
+# LSA of the common terms: power iterations of the randomised SVD (sklearn's default is 5);
+# the topics recipe was chosen with 4.
+LSA_POWER_ITERATIONS = 4
 
 
 def fit_baseline(records: list[Record], params: BaselineParams, progress: bool = True,
@@ -40,17 +52,11 @@ def fit_baseline(records: list[Record], params: BaselineParams, progress: bool =
     ``preferred`` records (the new data of a retrain) are always among the summary articles
     when ``summary_max_records`` caps them, so new summaries are never sampled away.
     """
-    rng = np.random.default_rng(params.seed)
+    rng = np.random.default_rng(params.seed)  # also draws the LSA sample below: one stream, as always
     typed = [r for r in records if r.type is not None]
     topical = [r for r in records if r.topics is not None]
-    summarised = [r for r in records if r.summary is not None]
-    if len(summarised) > params.summary_max_records:
-        first = {id(r) for r in preferred or [] if r.summary is not None}
-        must = [r for r in summarised if id(r) in first][: params.summary_max_records]
-        rest = [r for r in summarised if id(r) not in first]
-        n_rest = params.summary_max_records - len(must)
-        keep = np.sort(rng.choice(len(rest), n_rest, replace=False)) if n_rest > 0 else []
-        summarised = must + [rest[i] for i in keep]
+    summarised = sample_records([r for r in records if r.summary is not None], params.summary_max_records, rng,
+                                preferred)
     if not (typed or topical or summarised):
         raise ValueError("no record carries a label (type, topics or summary); nothing to train.")
 
@@ -94,15 +100,6 @@ def fit_baseline(records: list[Record], params: BaselineParams, progress: bool =
         with step("summary scorer", f"{len(summarised):,} articles"):
             fit_summary(model, summarised, params, progress)
     return model
-
-
-@contextmanager
-def step(name: str, detail: str = ""):
-    """Log a training step and its wall time."""
-    start = time.perf_counter()
-    log.info("%s: %s ...", name, detail)
-    yield
-    log.info("%s: done in %.1f s", name, time.perf_counter() - start)
 
 
 def type_estimator(params: BaselineParams):
@@ -235,7 +232,7 @@ def fit_corpus_context(X: sp.csr_matrix, features: TfidfFeatures, typed_texts: l
         docs = X.shape[0]
         sample = np.sort(rng.choice(docs, params.topics_lsa_docs, replace=False)) if docs > params.topics_lsa_docs > 0 \
             else np.arange(docs)
-        svd = TruncatedSVD(dims, n_iter=4, random_state=params.seed).fit(X[sample][:, columns])
+        svd = TruncatedSVD(dims, n_iter=LSA_POWER_ITERATIONS, random_state=params.seed).fit(X[sample][:, columns])
         # Rounded to float16 as the bundle stores it, so a saved model answers exactly as fitted.
         lsa = svd.components_.astype(np.float16).astype(np.float32)
     lead_type = None
@@ -254,7 +251,7 @@ def _ovr_logistic(X: sp.csr_matrix, Y: np.ndarray, C: float) -> tuple[np.ndarray
     for j in range(Y.shape[1]):
         if Y[:, j].min() == Y[:, j].max():  # a label that is always (or never) present
             coefs.append(np.zeros(X.shape[1]))
-            intercepts.append(8.0 if Y[0, j] else -8.0)
+            intercepts.append(CONSTANT_LABEL_LOGIT if Y[0, j] else -CONSTANT_LABEL_LOGIT)
             continue
         # Sequential on purpose: liblinear holds the GIL, and threads measured slower.
         lr = LogisticRegression(C=C, solver="liblinear", max_iter=1000).fit(X, Y[:, j])
@@ -267,7 +264,7 @@ def fit_topics_head(X: sp.csr_matrix, analysed: list[str], type_proba: np.ndarra
                     topics: list[tuple[str, ...]], params: BaselineParams,
                     context: CorpusContext | None = None) -> TopicsHead:
     labels = sorted({t for ts in topics for t in ts})
-    Y = np.array([[l in ts for l in labels] for ts in topics], dtype=int)
+    Y = topic_matrix(topics, labels)
     char_features = None
     if params.topics_char_weight > 0:
         char_features, _ = TfidfFeatures.fit_transform([lead_text(t) for t in analysed], params.topics_char_tfidf)
@@ -281,45 +278,21 @@ def fit_topics_head(X: sp.csr_matrix, analysed: list[str], type_proba: np.ndarra
     oof = np.zeros(Y.shape, dtype=float)
     folds = min(params.topics_folds, len(topics))
     if folds >= 2:
-        for train_idx, test_idx in _kfold(len(topics), folds, params.seed):
+        for train_idx, test_idx in kfold(len(topics), folds, params.seed):
             c, b = _ovr_logistic(X[train_idx], Y[train_idx], params.topics_C)
             oof[test_idx] = 1 / (1 + np.exp(-(X[test_idx] @ c.T + b)))
         thresholds = tune_thresholds(oof, Y)
     else:
-        thresholds = np.full(len(labels), 0.3)
+        thresholds = np.full(len(labels), UNTUNED_THRESHOLD)
     return replace(head, coef=sp.csr_matrix(coef.astype(np.float32)), intercept=intercept.astype(np.float32),
                    thresholds=thresholds.astype(np.float32))
-
-
-def _kfold(n: int, k: int, seed: int):
-    order = np.random.default_rng(seed).permutation(n)
-    for fold in np.array_split(order, k):
-        yield np.setdiff1d(order, fold), fold
-
-
-GRID = np.round(np.arange(0.05, 0.91, 0.025), 3)
-
-
-def tune_thresholds(proba: np.ndarray, Y: np.ndarray, shrink: float = 10.0) -> np.ndarray:
-    def f1(pred, truth):
-        tp = (pred & truth).sum()
-        return 2 * tp / max(pred.sum() + truth.sum(), 1)
-
-    truth = Y.astype(bool)
-    shared = GRID[int(np.argmax([f1(proba >= t, truth) for t in GRID]))]
-    out = np.empty(Y.shape[1])
-    for j in range(Y.shape[1]):
-        best = GRID[int(np.argmax([f1(proba[:, j] >= t, truth[:, j]) for t in GRID]))]
-        n_pos = truth[:, j].sum()
-        out[j] = (n_pos * best + shrink * shared) / (n_pos + shrink)
-    return out
 
 
 def _summary_examples(model: BaselineModel, records: list[Record], progress: bool, desc: str):
     """(record, sentences, sentence features) for each article that has sentences."""
     out = []
-    for start in tqdm(range(0, len(records), 256), desc=desc, disable=not progress, leave=False):
-        chunk = records[start : start + 256]
+    for start in tqdm(range(0, len(records), SUMMARY_CHUNK), desc=desc, disable=not progress, leave=False):
+        chunk = records[start : start + SUMMARY_CHUNK]
         articles = [read_article(r.text, r.title) for r in chunk]
         texts, titles = [a.body for a in articles], [a.title for a in articles]
         X = model.features.transform([analysis_text(t, h) for t, h in zip(texts, titles)])
@@ -332,8 +305,8 @@ def _summary_examples(model: BaselineModel, records: list[Record], progress: boo
 
 def fit_summary(model: BaselineModel, records: list[Record], params: BaselineParams, progress: bool) -> None:
     """Fit the sentence scorer on oracle labels, then choose the word budget on held-out articles."""
-    n_hold = min(params.summary_holdout, len(records) // 5)
-    fit_part, hold_part = records[n_hold:], records[:n_hold]
+    # The first articles of the sample (preferred ones first, then file order), as always.
+    fit_part, hold_part = leading_holdout(records, params.summary_holdout)
     examples = _summary_examples(model, fit_part, progress, "oracle sentences")
     feats, labels = [], []
     for r, sentences, f in examples:

@@ -236,20 +236,11 @@ def record_key(record) -> str:
 
 
 def split_holdout(records: list, seed: int = 0) -> tuple[list, list]:
-    """Deterministic split: (records to train on, holdout records)."""
-    import hashlib
+    """Deterministic split: (records to train on, holdout records), ``HOLDOUT_SHARE`` per task,
+    ranked by a hash of ``seed`` and each record's content (``splits.hashed_holdout``)."""
+    from .splits import hashed_holdout
 
-    def rank(r) -> str:
-        return hashlib.sha1(f"{seed}:{record_key(r)}".encode()).hexdigest()
-
-    held: set[str] = set()
-    for task, (share, cap) in HOLDOUT_SHARE.items():
-        labelled = sorted((r for r in records if getattr(r, task) is not None), key=rank)
-        for r in labelled[: min(cap, int(share * len(labelled)))]:
-            held.add(record_key(r))
-    train = [r for r in records if record_key(r) not in held]
-    holdout = list({record_key(r): r for r in records if record_key(r) in held}.values())
-    return train, holdout
+    return hashed_holdout(records, record_key, HOLDOUT_SHARE, seed)
 
 
 def write_holdout(registry: Registry, holdout: list, sources: list[dict[str, Any]]) -> Path:

@@ -1,24 +1,45 @@
-"""Fixed, seeded dev splits carved from training files.
+"""The one place where held-out records are carved from training data.
 
 Every recipe choice (features, weights, thresholds, defaults) is made on records that this
-module sets aside, never on a test file. A record's side is decided by a hash of its id and
-a salt, not by its position, so the split does not move when a file is re-ordered or grows:
-the same article stays on the same side in every run, on every machine.
+module sets aside, never on a test file. Four carvings, each kept exactly as its caller has
+always made it (so results do not move):
+
+- ``dev_split`` / ``in_dev``: fixed dev splits for recipe experiments (``bench/``). A record's
+  side is decided by a hash of its id and a salt, not by its position, so the split does not
+  move when a file is re-ordered or grows: the same article stays on the same side in every
+  run, on every machine.
+- ``hashed_holdout``: the registry's fixed holdout (``registry.split_holdout``): per task, a
+  share of the labelled records (capped), ranked by a hash of their content.
+- ``task_holdout``: the transformer's held-out records per task (they choose the topic
+  thresholds and the combination weights), drawn by a seeded generator.
+- ``leading_holdout``: the first records of a list (of the baseline's sampled summary
+  articles: those that choose the length budget).
 """
 from __future__ import annotations
 
 import hashlib
-from typing import Sequence
+from typing import Callable, Mapping, Sequence, TypeVar
+
+import numpy as np
 
 from .data import Record
 
+T = TypeVar("T")
+
 DEV_SALT = "newslens-dev-v1"
+# A holdout never takes more than 1/HOLDOUT_DIVISOR of the records it is carved from (per task):
+# the model must still learn from most of them.
+HOLDOUT_DIVISOR = 5
+
+
+def hashed(salt: object, key: str) -> bytes:
+    """The SHA-1 digest of ``"salt:key"``: the same for one record on every run and machine."""
+    return hashlib.sha1(f"{salt}:{key}".encode("utf-8")).digest()
 
 
 def in_dev(record_id: str, share: float, salt: str = DEV_SALT) -> bool:
     """True for about ``share`` of all ids, always the same ones for one salt."""
-    digest = hashlib.sha1(f"{salt}:{record_id}".encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64 < share
+    return int.from_bytes(hashed(salt, record_id)[:8], "big") / 2**64 < share
 
 
 def dev_split(records: Sequence[Record], share: float, salt: str = DEV_SALT) -> tuple[list[Record], list[Record]]:
@@ -30,3 +51,44 @@ def dev_split(records: Sequence[Record], share: float, salt: str = DEV_SALT) -> 
         (dev if in_dev(r.id, share, salt) else fit).append(r)
     return fit, dev
 
+
+def hashed_holdout(records: Sequence[T], key: Callable[[T], str], shares: Mapping[str, tuple[float, int]],
+                   seed: int = 0) -> tuple[list[T], list[T]]:
+    """(records to train on, holdout): per task of ``shares`` ({task: (share, cap)}), the
+    ``min(cap, int(share * n))`` records labelled for it (of n) that rank first by a hash of
+    ``seed`` and their ``key``. Independent of the records' order; a record held out for one
+    task is held out for all, and records with the same key go together (the holdout keeps one)."""
+    def rank(r: T) -> bytes:
+        return hashed(seed, key(r))
+
+    held: set[str] = set()
+    for task, (share, cap) in shares.items():
+        labelled = sorted((r for r in records if getattr(r, task) is not None), key=rank)
+        for r in labelled[: min(cap, int(share * len(labelled)))]:
+            held.add(key(r))
+    train = [r for r in records if key(r) not in held]
+    holdout = list({key(r): r for r in records if key(r) in held}.values())
+    return train, holdout
+
+
+def task_holdout(records: Sequence[T], tasks: Sequence[str], sizes: Mapping[str, int],
+                 seed: int) -> tuple[list[T], dict[str, list[T]]]:
+    """(training records, held-out records per task): for each task in order, ``sizes[task]``
+    records labelled for it (at most a fifth of them) drawn by a generator seeded with ``seed``;
+    a record is held out for at most one task."""
+    rng = np.random.default_rng(seed)
+    held: dict[str, list[T]] = {}
+    taken: set[int] = set()
+    for task in tasks:
+        pool = [i for i, r in enumerate(records) if getattr(r, task) is not None and i not in taken]
+        n = min(sizes.get(task, 0), len(pool) // HOLDOUT_DIVISOR)
+        pick = rng.choice(len(pool), n, replace=False) if n else []
+        held[task] = [records[pool[j]] for j in pick]
+        taken.update(pool[j] for j in pick)
+    return [r for i, r in enumerate(records) if i not in taken], held
+
+
+def leading_holdout(records: Sequence[T], n: int) -> tuple[list[T], list[T]]:
+    """(the rest, the first ``n`` records): at most a fifth of ``records``."""
+    n_hold = min(n, len(records) // HOLDOUT_DIVISOR)
+    return list(records[n_hold:]), list(records[:n_hold])
