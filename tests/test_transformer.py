@@ -489,6 +489,78 @@ def test_split_task_holdout(tiny_dir):
     assert len(train) + len(ids) == len(records)
 
 
+def _spy_sampled(monkeypatch) -> list:
+    """The records ``build_examples`` tokenises (its calls of ``article_parts``), in order."""
+    seen: list = []
+    real_build, real_parts = tt.build_examples, tt.article_parts
+    building = []
+
+    def parts(r):
+        if building:
+            seen.append(r)
+        return real_parts(r)
+
+    def build(*args, **kwargs):
+        building.append(True)
+        try:
+            return real_build(*args, **kwargs)
+        finally:
+            building.clear()
+
+    monkeypatch.setattr(tt, "article_parts", parts)
+    monkeypatch.setattr(tt, "build_examples", build)
+    return seen
+
+
+def _unsampled(records, params, monkeypatch, tokenizer, n_typed: int, n_summarised: int) -> list:
+    """Typed and summarised records that the caps' plain sample leaves out (they become preferred)."""
+    seen = _spy_sampled(monkeypatch)
+    tt.build_examples(records, tokenizer, *labels(records), params, progress=False)
+    left = [r for r in records if not any(r is s for s in seen)]
+    preferred = [r for r in left if r.type is not None][:n_typed] + [r for r in left if r.summary is not None][:n_summarised]
+    assert len(preferred) == n_typed + n_summarised
+    seen.clear()
+    return preferred
+
+
+def test_build_examples_keeps_preferred_records_when_the_caps_sample(base, tiny_dir, monkeypatch):
+    """The new records of a retrain (``preferred``) are always among the training examples,
+    also when ``type_max_records`` and ``summary_max_records`` sample fewer than the data has."""
+    _, tokenizer = base
+    records = make_records()
+    params = tiny_params(tiny_dir, type_max_records=5, summary_max_records=2)
+    preferred = _unsampled(records, params, monkeypatch, tokenizer, 3, 1)
+    seen = _spy_sampled(monkeypatch)
+    examples = tt.build_examples(records, tokenizer, *labels(records), params, progress=False, preferred=preferred)
+    assert all(any(r is s for s in seen) for r in preferred)
+    assert len(examples["type"]) == 5 and len(examples["summary"]) <= 2
+    assert len(examples["topics"]) == sum(r.topics is not None for r in records)  # topics are never sampled
+
+
+def test_train_passes_preferred_records_to_the_transformer_and_its_baselines(base, tiny_dir, monkeypatch, tmp_path):
+    """``fit_and_save(preferred=...)``, as ``newslens retrain`` calls it, with the transformer kind."""
+    from training.train import fit_and_save
+
+    _, tokenizer = base
+    records = make_records()
+    params = tiny_params(tiny_dir, type_max_records=5, summary_max_records=2, max_steps=1)
+    train_part, _ = tt.split_task_holdout(records, params)
+    preferred = _unsampled(train_part, params, monkeypatch, tokenizer, 3, 1)
+    seen = _spy_sampled(monkeypatch)
+    baseline_calls = []
+    real_fit_baseline = tt.fit_baseline
+
+    def fit_baseline_spy(records, params, progress=True, preferred=None):
+        baseline_calls.append(preferred)
+        return real_fit_baseline(records, params, progress, preferred=preferred)
+
+    monkeypatch.setattr(tt, "fit_baseline", fit_baseline_spy)
+    config = TrainConfig(kind="transformer", train=["unused.jsonl"], baseline=small_params(), transformer=params)
+    fit_and_save(records, config, tmp_path / "bundle", [], progress=False, preferred=preferred)
+    assert all(any(r is s for s in seen) for r in preferred)
+    assert len(baseline_calls) == 2 and all(p is preferred for p in baseline_calls)  # fitted, then refitted on all
+
+
 def test_transformer_params_validation(tiny_dir):
     assert tiny_params(tiny_dir, layers=0, frozen_layers=2).frozen_layers == 2  # 0 = all layers
     with pytest.raises(ConfigError, match="frozen_layers"):

@@ -90,7 +90,7 @@ def fit_and_save(
     if config.kind == "transformer":
         from .transformer import fit_transformer  # torch is only imported for this kind
 
-        model = fit_transformer(records, config, workdir, progress, resume)
+        model = fit_transformer(records, config, workdir, progress, resume, preferred=preferred)
     else:
         model = fit_baseline(records, config.baseline, progress, preferred=preferred)
     train_seconds = time.perf_counter() - started

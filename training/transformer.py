@@ -42,16 +42,40 @@ from model.transformer import (
     make_batch,
 )
 
-from .baseline import fit_baseline, step, tune_thresholds
+from .baseline import fit_baseline
+from .common import sample_records, step, topic_matrix, tune_thresholds
 from .config import TrainConfig, TransformerParams
 from .data import Record
 from .metrics import multilabel, rouge_n, rouge_tokens
 from .oracle import greedy_oracle
 from .pretrained import load_base_model
+from .splits import task_holdout
 
 log = logging.getLogger("newslens.train")
 CHECKPOINT = "checkpoint.pt"
 TASKS = ("type", "topics", "summary")
+
+# Articles encoded at once when the fine-tuned encoder reads held-out or topic records:
+# bounds the memory of one forward pass over padded windows.
+ENCODE_CHUNK = 32
+# Batches sorted by length together (TaskBatches): enough for batches that pad little, few
+# enough that every epoch still mixes its batches differently.
+LENGTH_SORT_BATCHES = 50
+# The topics task reads short leads, so its batches hold this many times batch_size windows.
+TOPICS_BATCH_FACTOR = 2
+# Seed salt of the task schedule: its draws differ from those of generators seeded by ``seed`` alone.
+SCHEDULE_SALT = 7
+# Running mean of each task's loss for the progress bar and the report: weight of the newest step.
+LOSS_SMOOTHING = 0.1
+# Gradients are clipped to this norm, so one bad batch cannot undo the pretrained weights.
+MAX_GRAD_NORM = 1.0
+# Type weight choice: accuracy first; the mean log-loss, at this weight, only breaks ties.
+LOG_LOSS_TIE_BREAK = 1e-3
+# Added to a probability before its logarithm, so a zero gives a large finite loss.
+LOG_EPSILON = 1e-9
+# A topic always or never present among the probe's records gets its base rate, smoothed by
+# this pseudo-count (half a positive in one more record), so its logit stays finite.
+BASE_RATE_PSEUDO_COUNT = 0.5
 
 
 @dataclass
@@ -63,24 +87,9 @@ class Example:
 
 # --- data ------------------------------------------------------------------------------------
 def split_task_holdout(records: list[Record], params: TransformerParams) -> tuple[list[Record], dict[str, list[Record]]]:
-    """(training records, held-out records per task); a record is held out for at most one task."""
-    rng = np.random.default_rng(params.seed)
-    held: dict[str, list[Record]] = {}
-    taken: set[int] = set()
-    for task in TASKS:
-        pool = [i for i, r in enumerate(records) if getattr(r, task) is not None and i not in taken]
-        n = min(params.holdout.get(task, 0), len(pool) // 5)  # never more than a fifth of a task
-        pick = rng.choice(len(pool), n, replace=False) if n else []
-        held[task] = [records[pool[j]] for j in pick]
-        taken.update(pool[j] for j in pick)
-    return [r for i, r in enumerate(records) if i not in taken], held
-
-
-def _sample(records: list[Record], n: int, seed: int) -> list[Record]:
-    if len(records) <= n:
-        return records
-    keep = np.sort(np.random.default_rng(seed).choice(len(records), n, replace=False))
-    return [records[i] for i in keep]
+    """(training records, held-out records per task); a record is held out for at most one task
+    (``splits.task_holdout``: ``params.holdout`` records per task, never more than a fifth)."""
+    return task_holdout(records, TASKS, params.holdout, params.seed)
 
 
 def article_parts(r: Record) -> tuple[str, str]:
@@ -90,10 +99,16 @@ def article_parts(r: Record) -> tuple[str, str]:
 
 
 def build_examples(records: list[Record], tokenizer, type_labels: list[str], topic_labels: list[str],
-                   params: TransformerParams, progress: bool) -> dict[str, list[Example]]:
-    typed = _sample([r for r in records if r.type is not None], params.type_max_records, params.seed)
+                   params: TransformerParams, progress: bool,
+                   preferred: list[Record] | None = None) -> dict[str, list[Example]]:
+    """Tokenised examples per task. ``type_max_records`` and ``summary_max_records`` cap the
+    typed and summarised records (a seeded sample, each from a fresh generator); ``preferred``
+    records (the new data of a retrain) are always kept."""
+    typed = sample_records([r for r in records if r.type is not None], params.type_max_records,
+                           np.random.default_rng(params.seed), preferred)
     topical = [r for r in records if r.topics is not None]
-    summarised = _sample([r for r in records if r.summary is not None], params.summary_max_records, params.seed)
+    summarised = sample_records([r for r in records if r.summary is not None], params.summary_max_records,
+                                np.random.default_rng(params.seed), preferred)
     out: dict[str, list[Example]] = {t: [] for t in TASKS}
     for task, rows in (("type", typed), ("topics", topical), ("summary", summarised)):
         if params.task_weights.get(task, 0) <= 0:
@@ -104,9 +119,7 @@ def build_examples(records: list[Record], tokenizer, type_labels: list[str], top
             if task == "type":
                 out[task].append(Example(enc, [], type_labels.index(r.type)))
             elif task == "topics":
-                target = np.zeros(len(topic_labels), np.float32)
-                target[[topic_labels.index(t) for t in r.topics if t in topic_labels]] = 1
-                out[task].append(Example(enc, [], target))
+                out[task].append(Example(enc, [], topic_matrix([r.topics], topic_labels, np.float32)[0]))
             else:
                 sentences = split_sentences(body)
                 if not sentences:
@@ -132,8 +145,8 @@ class TaskBatches:
         epoch, i = divmod(k, self.per_epoch)
         rng = np.random.default_rng([self.seed, epoch])
         order = rng.permutation(len(self.examples))
-        # Sort by length within chunks of 50 batches, so a batch pads little but epochs still differ.
-        chunk = 50 * self.batch_size
+        # Sort by length within chunks of batches, so a batch pads little but epochs still differ.
+        chunk = LENGTH_SORT_BATCHES * self.batch_size
         order = np.concatenate([sorted(order[c:c + chunk], key=lambda j: len(self.examples[j].encoded.ids))
                                 for c in range(0, len(order), chunk)])
         batches = [order[b:b + self.batch_size] for b in range(0, len(order), self.batch_size)]
@@ -144,7 +157,7 @@ class TaskBatches:
 def task_schedule(weights: dict[str, float], available: list[str], n_steps: int, seed: int) -> list[str]:
     tasks = [t for t in TASKS if t in available and weights.get(t, 0) > 0]
     p = np.array([weights[t] for t in tasks], float)
-    rng = np.random.default_rng([seed, 7])
+    rng = np.random.default_rng([seed, SCHEDULE_SALT])
     return [tasks[j] for j in rng.choice(len(tasks), n_steps, p=p / p.sum())]
 
 
@@ -233,7 +246,7 @@ def fine_tune(net: MultiTaskNet, examples: dict[str, list[Example]], windows: Wi
         raise ValueError("no training examples for any task (type, topics or summary).")
     check_device(params)
     net.to(params.device)  # before the optimizer is made, so its state lives beside the weights
-    sizes = {"type": params.batch_size, "summary": params.batch_size, "topics": 2 * params.batch_size}
+    sizes = {"type": params.batch_size, "summary": params.batch_size, "topics": TOPICS_BATCH_FACTOR * params.batch_size}
     batches = {t: TaskBatches(examples[t], sizes[t], params.seed + i) for i, t in enumerate(TASKS) if t in available}
     n_micro = params.max_steps * params.grad_accumulation
     schedule = task_schedule(params.task_weights, available, n_micro, params.seed)
@@ -265,8 +278,8 @@ def fine_tune(net: MultiTaskNet, examples: dict[str, list[Example]], windows: Wi
             loss = task_loss(net, task, batches[task].batch(nth[k]), windows, special_ids, params)
             (loss / params.grad_accumulation).backward()
             value = float(loss.detach())
-            losses[task] = 0.9 * losses.get(task, value) + 0.1 * value  # running mean
-        nn.utils.clip_grad_norm_([p for p in net.parameters() if p.requires_grad], 1.0)
+            losses[task] = (1 - LOSS_SMOOTHING) * losses.get(task, value) + LOSS_SMOOTHING * value  # running mean
+        nn.utils.clip_grad_norm_([p for p in net.parameters() if p.requires_grad], MAX_GRAD_NORM)
         optimizer.step()
         scheduler.step()
         step_no += 1
@@ -305,11 +318,11 @@ def fit_topic_probe(model: TransformerModel, records: list[Record], c: float, pr
     texts = [b for _, b in parts]
     titles = [t for t, _ in parts]
     docs = []
-    for i in tqdm(range(0, len(texts), 32), desc="topic document vectors", disable=not progress, leave=False):
-        chunk = texts[i:i + 32]
-        docs += [e["doc"] for e in model.encode(chunk, titles[i:i + 32], [split_sentences(t) for t in chunk])]
+    for i in tqdm(range(0, len(texts), ENCODE_CHUNK), desc="topic document vectors", disable=not progress, leave=False):
+        chunk = texts[i:i + ENCODE_CHUNK]
+        docs += [e["doc"] for e in model.encode(chunk, titles[i:i + ENCODE_CHUNK], [split_sentences(t) for t in chunk])]
     X = np.stack(docs).astype(np.float64)
-    Y = np.array([[label in r.topics for label in model.topic_labels] for r in labelled], dtype=int)
+    Y = topic_matrix([r.topics for r in labelled], model.topic_labels)
     mean, scale = X.mean(0), X.std(0)
     scale[scale == 0] = 1.0
     Z = (X - mean) / scale
@@ -317,7 +330,7 @@ def fit_topic_probe(model: TransformerModel, records: list[Record], c: float, pr
     intercept = np.zeros(len(model.topic_labels))
     for j in range(Y.shape[1]):
         if Y[:, j].min() == Y[:, j].max():  # a topic always or never present here: its base rate
-            rate = (Y[:, j].sum() + 0.5) / (len(Y) + 1)
+            rate = (Y[:, j].sum() + BASE_RATE_PSEUDO_COUNT) / (len(Y) + 2 * BASE_RATE_PSEUDO_COUNT)
             intercept[j] = np.log(rate / (1 - rate))
             continue
         lr = LogisticRegression(C=c, solver="liblinear").fit(Z, Y[:, j])
@@ -334,7 +347,10 @@ def fit_topic_probe(model: TransformerModel, records: list[Record], c: float, pr
 
 
 # --- combination -----------------------------------------------------------------------------
+# The transformer's weights tried in each task's combination: 0 (baseline alone) to 1 (transformer alone) by 0.1.
 GRID = [round(x, 2) for x in np.linspace(0, 1, 11)]
+# Topic thresholds of a model before ``choose_combination`` tunes them on held-out records.
+INITIAL_TOPIC_THRESHOLD = 0.5
 
 
 def choose_combination(model: TransformerModel, held: dict[str, list[Record]], progress: bool) -> tuple[Combination, np.ndarray, dict]:
@@ -349,8 +365,9 @@ def choose_combination(model: TransformerModel, held: dict[str, list[Record]], p
         parts = [article_parts(r) for r in records]
         base = model.baseline.scores([b for _, b in parts], [t for t, _ in parts])
         enc = []
-        for i in tqdm(range(0, len(records), 32), desc=f"held-out {task}", disable=not progress, leave=False):
-            enc += model.encode(base.texts[i:i + 32], base.titles[i:i + 32], base.sentences[i:i + 32])
+        for i in tqdm(range(0, len(records), ENCODE_CHUNK), desc=f"held-out {task}", disable=not progress, leave=False):
+            enc += model.encode(base.texts[i:i + ENCODE_CHUNK], base.titles[i:i + ENCODE_CHUNK],
+                                base.sentences[i:i + ENCODE_CHUNK])
         scores = {}
         if task == "type":
             truth = np.array([model.type_labels.index(r.type) if r.type in model.type_labels else -1 for r in records])
@@ -358,11 +375,10 @@ def choose_combination(model: TransformerModel, held: dict[str, list[Record]], p
             pb = base.type_proba[:, model._type_order]
             for w in GRID:
                 p = w * pt + (1 - w) * pb
-                scores[w] = float((p.argmax(1) == truth).mean()) - 1e-3 * float(-np.log(p[np.arange(len(truth)), truth.clip(0)] + 1e-9).mean())
+                log_loss = float(-np.log(p[np.arange(len(truth)), truth.clip(0)] + LOG_EPSILON).mean())
+                scores[w] = float((p.argmax(1) == truth).mean()) - LOG_LOSS_TIE_BREAK * log_loss
         elif task == "topics":
-            Y = np.zeros((len(records), len(model.topic_labels)))
-            for i, r in enumerate(records):
-                Y[i, [model.topic_labels.index(t) for t in r.topics if t in model.topic_labels]] = 1
+            Y = topic_matrix([r.topics for r in records], model.topic_labels, float)
             pt = np.stack([e["topics"] for e in enc])
             pb = base.topic_proba[:, model._topic_order]
             for w in GRID:
@@ -394,7 +410,9 @@ def choose_combination(model: TransformerModel, held: dict[str, list[Record]], p
 
 # --- everything ------------------------------------------------------------------------------
 def fit_transformer(records: list[Record], config: TrainConfig, workdir: Path, progress: bool = True,
-                    resume: bool = False) -> TransformerModel:
+                    resume: bool = False, preferred: list[Record] | None = None) -> TransformerModel:
+    """The recipe of the module doc. ``preferred`` records (the new data of a retrain) are
+    always among the records that the sampling caps keep, for the encoder and the baselines."""
     params = config.transformer
     check_device(params)  # before minutes of baseline fitting, not after
     workdir.mkdir(parents=True, exist_ok=True)
@@ -405,7 +423,7 @@ def fit_transformer(records: list[Record], config: TrainConfig, workdir: Path, p
         baseline = BaselineModel.load(baseline_dir)
         log.info("resumed: reusing the baseline fitted before the interruption")
     else:
-        baseline = fit_baseline(train_part, config.baseline, progress)
+        baseline = fit_baseline(train_part, config.baseline, progress, preferred=preferred)
         baseline.save(baseline_dir, card="Baseline checkpoint of a transformer training run.\n")
     type_labels, topic_labels = baseline.labels.types, baseline.labels.topics
 
@@ -420,21 +438,21 @@ def fit_transformer(records: list[Record], config: TrainConfig, workdir: Path, p
     n_train = sum(p.numel() for p in net.parameters() if p.requires_grad)
     log.info("parameters: %.1f M trainable of %.1f M", n_train / 1e6, sum(p.numel() for p in net.parameters()) / 1e6)
     with step("tokenise and oracle labels"):
-        examples = build_examples(train_part, tokenizer, type_labels, topic_labels, params, progress)
+        examples = build_examples(train_part, tokenizer, type_labels, topic_labels, params, progress, preferred)
     log.info("training examples: %s", {t: len(v) for t, v in examples.items()})
     run = fine_tune(net, examples, windows, special_ids, params, workdir, resume, progress)
     run["trainable_parameters"] = n_train
     run["examples"] = {t: len(v) for t, v in examples.items()}
 
     model = TransformerModel(net, tokenizer, special_ids, windows, type_labels, topic_labels,
-                             np.full(len(topic_labels), 0.5, np.float32), baseline,
+                             np.full(len(topic_labels), INITIAL_TOPIC_THRESHOLD, np.float32), baseline,
                              Combination(keywords=params.keywords))
-    return finish_transformer(model, records, train_part, held, config, progress, run)
+    return finish_transformer(model, records, train_part, held, config, progress, run, preferred)
 
 
 def finish_transformer(model: TransformerModel, records: list[Record], train_part: list[Record],
                        held: dict[str, list[Record]], config: TrainConfig, progress: bool,
-                       run: dict[str, Any]) -> TransformerModel:
+                       run: dict[str, Any], preferred: list[Record] | None = None) -> TransformerModel:
     """Steps 4-6 on a fine-tuned model: topics head, combination on held-out records, refits."""
     params = config.transformer
     with step("topics head as logistic regression", f"C={params.topic_probe_c:g}"):
@@ -444,7 +462,7 @@ def finish_transformer(model: TransformerModel, records: list[Record], train_par
     model.combination, model.topic_thresholds = combination, thresholds
     fitted_baseline = model.baseline
     if params.refit_baseline and any(held.values()):
-        model = refit_baseline(model, records, config, progress)
+        model = refit_baseline(model, records, config, progress, preferred)
         if probe:  # like the baseline, the topics head then learns from the held-out leads too
             with step("refit the topics head on all records"):
                 probe = fit_topic_probe(model, records, params.topic_probe_c, progress)
@@ -453,7 +471,8 @@ def finish_transformer(model: TransformerModel, records: list[Record], train_par
     return model
 
 
-def refit_baseline(model: TransformerModel, records: list[Record], config: TrainConfig, progress: bool) -> TransformerModel:
+def refit_baseline(model: TransformerModel, records: list[Record], config: TrainConfig, progress: bool,
+                   preferred: list[Record] | None = None) -> TransformerModel:
     """The model with its baseline refitted on every record, held-out ones included.
 
     The held-out records have done their job (choosing weights and thresholds); like a refit
@@ -462,7 +481,7 @@ def refit_baseline(model: TransformerModel, records: list[Record], config: Train
     combination was not chosen for it).
     """
     with step("refit the baseline on all records", f"{len(records):,} articles"):
-        baseline = fit_baseline(records, config.baseline, progress)
+        baseline = fit_baseline(records, config.baseline, progress, preferred=preferred)
     if baseline.labels != model.baseline.labels:
         log.info("kept the baseline fitted without the held-out records: the label sets differ")
         return model
