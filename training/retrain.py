@@ -24,19 +24,17 @@ from model.predictor import Predictor
 from .config import TrainConfig, _build
 from .data import Record
 from .evaluate import evaluate
+from .metrics import TASK_METRICS
 from .registry import Registry, RegistryError, Version, record_key
 from .report import write_report
-from .train import apply_holdout, fit_and_save, read_files
+from .train import apply_holdout, check_ready, fit_and_save, read_files
 
 log = logging.getLogger("newslens.retrain")
 
-# The metrics that decide a promotion, per task (higher is better for all of them).
-GATE_METRICS = {
-    "type": ("accuracy", "macro_f1"),
-    "topics": ("micro_f1", "macro_f1"),
-    "keywords": ("f1_at_5_exact", "f1_at_5_partial"),
-    "summary": ("rouge1", "rouge2", "rougeL"),
-}
+# The smallest drop of a holdout metric that blocks a promotion, unless the metric's sampling
+# noise on the holdout is larger (``allowed_drop``): half a point of accuracy, F1 or ROUGE.
+# The CLI's --tolerance default says the same.
+DEFAULT_TOLERANCE = 0.005
 
 
 @dataclass
@@ -173,7 +171,8 @@ def compare(current: dict[str, Any], candidate: dict[str, Any], tolerance: float
     """Per-task comparison and the reasons to reject (empty = promote)."""
     table: dict[str, dict[str, dict[str, float | None]]] = {}
     reasons = []
-    for task, names in GATE_METRICS.items():
+    # Every metric of the one task/metric schema gates a promotion (higher is better for all).
+    for task, names in TASK_METRICS.items():
         cur, cand = current.get(task), candidate.get(task)
         if cur is None and cand is None:
             continue
@@ -196,7 +195,7 @@ def _known_labels(config: dict[str, Any]) -> dict[str, set[str]]:
 def retrain(
     files: list[str],
     registry: Registry | None = None,
-    tolerance: float = 0.005,
+    tolerance: float = DEFAULT_TOLERANCE,
     force: bool = False,
     labels: str | None = None,
     kind: str | None = None,
@@ -207,38 +206,15 @@ def retrain(
     current = registry.current()
     if current is None:
         raise RegistryError(f"no current model in {registry.home}: train one first with `newslens train`.")
+    previous_files = previous_training_files(current, files)
+    config = candidate_config(current, previous_files, files, kind)
+    # Packages, base model and every data file, before anything is read or fitted.
+    check_ready(config, [Path(f) for f in files] + previous_files)
 
-    # 1. Validate the new data completely before anything else.
-    new, new_prints = read_files([Path(f) for f in files], progress=False)
-    previous_files = [Path(f["path"]) for f in current.config.get("data", {}).get("train", [])]
-    # A file the current model already trained on (say, the growing corrections file) is
-    # read once, in its present state, as new data: never twice.
-    new_paths = {Path(f).resolve() for f in files}
-    previous_files = [p for p in previous_files if p.resolve() not in new_paths]
-    missing = [str(p) for p in previous_files if not p.is_file()]
-    if missing:
-        raise RegistryError(f"the current model's training data is missing: {', '.join(missing)}. "
-                            "Restore it (or set NEWSLENS_DATA) to retrain on top of it.")
-    existing, prints = read_files(previous_files, progress)
-    old_prints = {f["path"]: f["sha256"] for f in current.config["data"]["train"]}
-    changed = [p["file"] for p in prints if old_prints.get(p["path"], p["sha256"]) != p["sha256"]]
-    if changed:
-        log.warning("training file(s) changed since %s was trained: %s", current.name, ", ".join(changed))
-    known = _known_labels(current.config)
-    dropped: dict[str, int] = {}
-    if labels is not None:
-        taxonomy = known if labels == "current" else _read_taxonomy(labels)
-        new, dropped = restrict_labels(new, taxonomy)
-    report = inspect_new_data([str(f) for f in files], new, existing, known, dropped)
-    log.info("%s", report.render())
+    # 1. Read the data, the new files validated completely first, and report what they bring.
+    new, new_prints, existing, prints, report = read_data(current, files, previous_files, labels, progress)
 
     # 2. Train the candidate on old + new data (holdout excluded), in a staging folder.
-    config_dict = dict(current.config["train_config"])
-    if kind:
-        config_dict["kind"] = kind
-    config_dict["train"] = [str(p) for p in previous_files] + [str(Path(f).resolve()) for f in files]
-    config = _build(TrainConfig, config_dict, f"{current.name}/config.json train_config")
-    config.evaluate = []
     records, holdout = apply_holdout(registry, existing + new, prints + new_prints)
     staging = registry.staging_dir()
     try:
@@ -246,14 +222,8 @@ def retrain(
                                  extra_meta={"retrained_from": current.name, "new_data": new_prints},
                                  preferred=new)
         # 3. Both models on the same holdout.
-        if holdout:
-            candidate_metrics = Predictor.load(staged).metrics["holdout"]
-            current_metrics = evaluate(Predictor.load(current.path), holdout, progress)
-            comparison, reasons = compare(current_metrics, candidate_metrics, tolerance)
-        else:
-            candidate_metrics = current_metrics = comparison = {}
-            reasons = ["the registry has no holdout (its first training data was too small to set one aside), "
-                       "so the candidate cannot be compared with the current model; --force promotes it"]
+        current_metrics, candidate_metrics, comparison, reasons = compare_on_holdout(
+            staged, current, holdout, tolerance, progress)
         promoted = force or not reasons
         write_report(staged, current, current_metrics, candidate_metrics, comparison, reasons, promoted, force, registry)
         info = {"parent": current.name, "reason": "retrain", "status": "promoted" if promoted else "rejected",
@@ -266,6 +236,65 @@ def retrain(
     if promoted:
         registry.set_current(version.name, "retrain (forced)" if force and reasons else "retrain")
     return RetrainResult(version, current.name, promoted, bool(force and reasons), reasons, comparison, report)
+
+
+def previous_training_files(current: Version, files: list[str]) -> list[Path]:
+    """The current model's training files that the retrain reads again; raises if one is gone.
+
+    A file the current model already trained on (say, the growing corrections file) is read
+    once, in its present state, as new data: never twice.
+    """
+    previous = [Path(f["path"]) for f in current.config.get("data", {}).get("train", [])]
+    new_paths = {Path(f).resolve() for f in files}
+    previous = [p for p in previous if p.resolve() not in new_paths]
+    missing = [str(p) for p in previous if not p.is_file()]
+    if missing:
+        raise RegistryError(f"the current model's training data is missing: {', '.join(missing)}. "
+                            "Restore it (or set NEWSLENS_DATA) to retrain on top of it.")
+    return previous
+
+
+def candidate_config(current: Version, previous_files: list[Path], files: list[str], kind: str | None) -> TrainConfig:
+    """The current model's training config, on its data plus the new files, of ``kind`` if given."""
+    config_dict = dict(current.config["train_config"])
+    if kind:
+        config_dict["kind"] = kind
+    config_dict["train"] = [str(p) for p in previous_files] + [str(Path(f).resolve()) for f in files]
+    config = _build(TrainConfig, config_dict, f"{current.name}/config.json train_config")
+    config.evaluate = []  # the candidate is judged on the registry's holdout
+    return config
+
+
+def read_data(current: Version, files: list[str], previous_files: list[Path], labels: str | None,
+              progress: bool) -> tuple[list[Record], list[dict], list[Record], list[dict], DataReport]:
+    """(new records, their fingerprints, existing records, theirs, the report of what the new
+    data brings). The new files are validated completely first; ``labels`` fixes the taxonomy."""
+    new, new_prints = read_files([Path(f) for f in files], progress=False)
+    existing, prints = read_files(previous_files, progress)
+    old_prints = {f["path"]: f["sha256"] for f in current.config["data"]["train"]}
+    changed = [p["file"] for p in prints if old_prints.get(p["path"], p["sha256"]) != p["sha256"]]
+    if changed:
+        log.warning("training file(s) changed since %s was trained: %s", current.name, ", ".join(changed))
+    known = _known_labels(current.config)
+    dropped: dict[str, int] = {}
+    if labels is not None:
+        taxonomy = known if labels == "current" else _read_taxonomy(labels)
+        new, dropped = restrict_labels(new, taxonomy)
+    report = inspect_new_data([str(f) for f in files], new, existing, known, dropped)
+    log.info("%s", report.render())
+    return new, new_prints, existing, prints, report
+
+
+def compare_on_holdout(staged: Path, current: Version, holdout: list[Record], tolerance: float,
+                       progress: bool) -> tuple[dict, dict, dict, list[str]]:
+    """(current metrics, candidate metrics, comparison, reasons to reject) on the registry's holdout."""
+    if not holdout:
+        return {}, {}, {}, ["the registry has no holdout (its first training data was too small to set one aside), "
+                            "so the candidate cannot be compared with the current model; --force promotes it"]
+    candidate_metrics = Predictor.load(staged).metrics["holdout"]  # evaluated when the candidate was saved
+    current_metrics = evaluate(Predictor.load(current.path), holdout, progress)
+    comparison, reasons = compare(current_metrics, candidate_metrics, tolerance)
+    return current_metrics, candidate_metrics, comparison, reasons
 
 
 def _read_taxonomy(path: str) -> dict[str, set[str]]:

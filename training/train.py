@@ -24,7 +24,7 @@ from model.predictor import Predictor
 from .baseline import fit_baseline
 from .card import render_card
 from .config import TrainConfig
-from .data import DataValidationError, Record, fingerprint, read_records
+from .data import SUFFIXES, DataValidationError, Problem, Record, fingerprint, read_records
 from .evaluate import evaluate, headline
 from .registry import Registry, holdout_file, record_key, split_holdout, write_holdout
 
@@ -41,6 +41,46 @@ def library_versions() -> dict[str, str]:
         except PackageNotFoundError:
             pass
     return out
+
+
+class SetupError(ValueError):
+    """Training cannot start here: a package, the base model or a data file is missing."""
+
+
+def check_ready(config: TrainConfig, data_paths: list[Path]) -> None:
+    """Fail in a second, before any reading or fitting, on what would otherwise fail minutes
+    into a run: a missing package or base model of the kind, or a data file that is missing or
+    cannot be read. Raises ``SetupError`` with one line saying what to install or fix."""
+    problems = [p for p in map(_file_problem, data_paths) if p]
+    if problems:
+        raise SetupError(f"cannot train: {'; '.join(problems)}.")
+    if config.kind == "transformer":
+        from .pretrained import check_base_model, check_packages
+
+        params = config.transformer
+        check_packages()
+        check_base_model(params.base_model)
+        if params.device != "cpu":
+            from .transformer import check_device  # torch is importable: checked above
+
+            check_device(params)
+
+
+def _file_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be read as a data file, in ``read_records``' words; None if it can."""
+    name = str(path)
+    if not path.exists():
+        return str(Problem(name, 0, None, "file not found"))
+    if path.is_dir():
+        return str(Problem(name, 0, None, "is a directory; pass a .jsonl, .jsonl.gz or .csv file"))
+    if not path.name.endswith(SUFFIXES):
+        return str(Problem(name, 0, None, f"unsupported file type; use one of {', '.join(SUFFIXES)}"))
+    try:
+        with open(path, "rb") as f:
+            f.read(1)
+    except OSError as e:
+        return str(Problem(name, 0, None, f"cannot be read ({e.strerror or e})"))
+    return None
 
 
 def read_files(paths: list[Path], progress: bool) -> tuple[list[Record], list[dict[str, Any]]]:
@@ -129,6 +169,7 @@ def fit_and_save(
 def train(config: TrainConfig, out: str | os.PathLike | None = None, progress: bool = True,
           registry: Registry | None = None, resume: bool = False) -> Path:
     """Train per ``config``; write the bundle to ``out``, or register it (see module doc)."""
+    check_ready(config, [config.resolve(p) for p in [*config.train, *config.evaluate]])
     records, train_prints = read_files([config.resolve(p) for p in config.train], progress)
     log.info("training data: %d articles from %d file(s)", len(records), len(config.train))
     if out is not None:
