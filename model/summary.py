@@ -2,7 +2,7 @@
 
 The score is a logistic model over a few readable sentence features (position, length,
 similarity to the document and headline, caption cues). Its weights are fitted in
-``training/summary.py`` against oracle sentences of ``vietnews/train``.
+``training/baseline.py`` (``fit_summary``) against oracle sentences of ``vietnews/train``.
 """
 from __future__ import annotations
 
