@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import os
 import platform
 import re
@@ -33,10 +32,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.common import RESULTS, write_report  # noqa: E402
 from tests.browser_page import CHROMIUM, CHROMIUM_ARGS, LABEL_SHOWN  # noqa: E402
 
 EXAMPLE_ARTICLE = REPO.parent / "shared" / "examples" / "seed_article_ninhthuan.txt"
-RESULTS = Path(__file__).resolve().parent / "results"
 SCREENSHOT = REPO / "serve" / "screenshot.png"
 MAX_PNG_BYTES = 500_000
 TIMEOUT_MS = 60_000
@@ -210,9 +209,7 @@ def main() -> int:
               f"(min {min(warm_s) * 1000:.0f}, max {max(warm_s) * 1000:.0f})")
     print(f"screenshot {shot['path']}: {shot['size'][0]}x{shot['size'][1]}, {shot['bytes'] / 1000:.0f} KB"
           f"{' (quantized to 256 colours)' if shot['quantized'] else ''}")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {args.out}")
+    write_report(report, args.out)
     return 0
 
 

@@ -98,6 +98,11 @@ def print_and_write(report: dict, checks: list[tuple], out: str | os.PathLike) -
     kw = report["files"].get("vims/all", {}).get("keywords")
     if kw:
         print(f"{'vims/all keywords F1@5 exact / partial':40} {kw['f1_at_5_exact']:.4f} / {kw['f1_at_5_partial']:.4f}")
+    write_report(report, out)
+
+
+def write_report(report: dict, out: str | os.PathLike) -> None:
+    """Every benchmark's JSON: UTF-8, Vietnamese kept readable, the folder made if needed."""
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    Path(out).write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    Path(out).write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {out}")

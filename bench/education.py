@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import RESULTS, machine, trained_or_given  # noqa: E402
+from bench.common import RESULTS, machine, trained_or_given, write_report  # noqa: E402
 from model.predictor import Predictor  # noqa: E402
 from training.config import load_config  # noqa: E402
 from training.data import read_records  # noqa: E402
@@ -110,9 +110,7 @@ def main() -> int:
             shown = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in t.items() if not k.endswith("_ci")}
             cis = {k: [round(x, 4) for x in v] for k, v in t.items() if k.endswith("_ci")}
             print(f"{name:10} {part:24} {shown} {cis}")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {args.out}")
+    write_report(report, args.out)
     return 0
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import RESULTS  # noqa: E402
+from bench.common import RESULTS, write_report  # noqa: E402
 from model.paths import data_dir  # noqa: E402
 from model.predictor import Predictor  # noqa: E402
 from training.data import read_records  # noqa: E402
@@ -79,8 +79,7 @@ def main() -> int:
     found = differences(first, second)
     report = {"compared": names, "articles": len(first), "files": list(FILES), "identical": not found,
               "differences": found[:50], "n_differences": len(found)}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    write_report(report, args.out)
     print(f"{len(first)} articles: " + ("identical" if not found else f"{len(found)} differences, e.g. {found[:5]}"))
     return 0 if not found else 1
 
