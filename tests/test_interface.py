@@ -6,7 +6,6 @@ import pytest
 from model import Predictor
 from model.interface import Analysis, Labels, NewsModel
 from tests.conftest import make_records
-from tests.test_transformer import tiny_dir, tiny_e5, trained  # noqa: F401  (fixtures)
 
 SPORT = "Đội tuyển bóng đá Việt Nam thắng 2-0 trong trận đấu vòng loại, huấn luyện viên khen các cầu thủ."
 
@@ -33,9 +32,11 @@ def test_baseline_implements_the_interface(predictor, records):
     assert predictor.labels.types == sorted({r.type for r in records if r.type})
 
 
-def test_transformer_implements_the_interface(trained):
-    _, _, path = trained
-    predictor = Predictor.load(path)
+def test_transformer_implements_the_interface(tmp_path_factory):
+    pytest.importorskip("transformers")
+    from transformer_helpers import tiny_transformer_bundle
+
+    predictor = Predictor.load(tiny_transformer_bundle(tmp_path_factory))
     check_interface(predictor)
     assert predictor.labels.types == sorted({r.type for r in make_records() if r.type})
     assert not hasattr(predictor.model, "type_head")  # no faked baseline heads to reach into
