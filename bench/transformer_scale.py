@@ -33,10 +33,11 @@ import torch  # noqa: E402
 
 import training.transformer as tt  # noqa: E402
 from bench.common import RESULTS, machine  # noqa: E402
+from model.interface import Labels  # noqa: E402
 from model.summary import SummaryParams, select_sentences  # noqa: E402
 from model.text import split_sentences  # noqa: E402
 from model.transformer import Combination, TransformerModel, WindowParams, choose_topics  # noqa: E402
-from training.baseline import tune_thresholds  # noqa: E402
+from training.common import topic_matrix, tune_thresholds  # noqa: E402
 from training.config import TransformerParams, load_config  # noqa: E402
 from training.data import Record, read_records  # noqa: E402
 from training.metrics import classification, multilabel, rouge  # noqa: E402
@@ -84,9 +85,7 @@ def score_alone(model: TransformerModel, params: TransformerParams, test: dict[s
         result["type"] = {"accuracy": c["accuracy"], "macro_f1": c["macro_f1"]}
     if w.get("topics", 0) > 0 and held_topics:
         enc, _ = encode_all(model, held_topics)
-        Y = np.zeros((len(held_topics), len(model.topic_labels)))
-        for i, r in enumerate(held_topics):
-            Y[i, [model.topic_labels.index(t) for t in r.topics if t in model.topic_labels]] = 1
+        Y = topic_matrix([r.topics for r in held_topics], model.topic_labels, float)
         thresholds = tune_thresholds(np.stack([e["topics"] for e in enc]), Y)
         enc, _ = encode_all(model, test["danes/test"])
         chosen = choose_topics(np.stack([e["topics"] for e in enc]), thresholds)
@@ -122,7 +121,7 @@ def run_recipe(name: str, params: TransformerParams, train: list[Record], test: 
     # Only encode() is used: no baseline, so nothing to reorder against.
     model = TransformerModel(net, tokenizer, special, windows, type_labels, topic_labels,
                              np.full(len(topic_labels), 0.5, np.float32),
-                             SimpleNamespace(type_head=None, topics_head=None), Combination())
+                             SimpleNamespace(labels=Labels([], [])), Combination())
     net.to(params.device)  # evaluation on the same device; fine_tune left the net on the CPU
     started = time.perf_counter()
     scores = score_alone(model, params, test, held.get("topics", []))
