@@ -1,0 +1,38 @@
+"""Size limits on everything NewsLens accepts: pasted, uploaded, called or read for training.
+
+One place, so the app, the API, ``predict``, the data reader and corrections agree. Each
+limit can be changed with an environment variable of the same name prefixed ``NEWSLENS_``
+(e.g. ``NEWSLENS_MAX_TEXT_CHARS=500000``); the README lists them.
+"""
+from __future__ import annotations
+
+import os
+
+
+def _limit(name: str, default: int) -> int:
+    raw = os.environ.get(f"NEWSLENS_{name}")
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"NEWSLENS_{name}={raw!r}: expected a whole number (default {default}).") from None
+    if value < 1:
+        raise ValueError(f"NEWSLENS_{name}={raw!r}: must be at least 1 (default {default}).")
+    return value
+
+
+# An article's text: ~1 MB of Vietnamese, 100x the longest news article in the shared corpora.
+MAX_TEXT_CHARS = _limit("MAX_TEXT_CHARS", 2_000_000)
+# A headline: the longest in the shared corpora is a few hundred characters.
+MAX_TITLE_CHARS = _limit("MAX_TITLE_CHARS", 2_000)
+# A reference or corrected summary: a few paragraphs.
+MAX_SUMMARY_CHARS = _limit("MAX_SUMMARY_CHARS", 20_000)
+# One label (a type, a topic, a tag) and how many labels one record may carry.
+MAX_LABEL_CHARS = _limit("MAX_LABEL_CHARS", 200)
+MAX_LABELS = _limit("MAX_LABELS", 100)
+# Articles in one API call or one batch upload.
+MAX_BATCH_ARTICLES = _limit("MAX_BATCH_ARTICLES", 5_000)
+# Bytes of an uploaded file (a document or a data file in the app), before and after inflating.
+MAX_UPLOAD_BYTES = _limit("MAX_UPLOAD_BYTES", 5 * 1024 * 1024)
+MAX_INFLATED_BYTES = _limit("MAX_INFLATED_BYTES", 20 * 1024 * 1024)
