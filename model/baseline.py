@@ -485,7 +485,9 @@ class BaselineModel:
                 keyword_params=KeywordParams(**config["keywords"]),
                 meta={k: config[k] for k in ("metrics", "data", "created", "versions") if k in config},
             )
-        except (KeyError, TypeError, ValueError) as e:
+        except bundle.BundleError:
+            raise  # already names the damaged file
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
             raise bundle.BundleError(f"{path}: damaged or inconsistent bundle ({type(e).__name__}: {e}).") from None
 
 

@@ -30,6 +30,8 @@ import json
 import os
 import shutil
 import tempfile
+import zipfile
+import zlib
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -97,7 +99,10 @@ class BundleWriter:
 
 
 def read_config(path: str | os.PathLike, verify: bool = True) -> dict[str, Any]:
-    """Read and check ``config.json`` of a bundle folder (and the checksums of its files)."""
+    """Read and check ``config.json`` of a bundle folder (and the checksums of its files).
+
+    Any damage, whatever its shape, is a ``BundleError`` that names the file.
+    """
     folder = Path(path)
     config_path = folder / CONFIG_NAME
     if not folder.is_dir():
@@ -106,9 +111,13 @@ def read_config(path: str | os.PathLike, verify: bool = True) -> dict[str, Any]:
         raise BundleError(f"{folder}: not a NewsLens model (no {CONFIG_NAME}).")
     try:
         config = json.loads(config_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise BundleError(f"{config_path}: damaged config ({e}). Retrain or restore the bundle.") from None
-    if not isinstance(config, dict) or config.get("format") != FORMAT_NAME:
+    except (ValueError, UnicodeDecodeError, RecursionError, OSError) as e:  # JSONDecodeError is a ValueError
+        raise BundleError(f"{config_path}: damaged config ({type(e).__name__}: {e}). "
+                          "Retrain or restore the bundle.") from None
+    if not isinstance(config, dict):
+        raise BundleError(f"{config_path}: not a NewsLens bundle config (a JSON {type(config).__name__}, "
+                          "not an object).")
+    if config.get("format") != FORMAT_NAME:
         raise BundleError(f"{config_path}: not a NewsLens bundle config (format={config.get('format')!r}).")
     version = config.get("format_version")
     if version != FORMAT_VERSION:
@@ -116,8 +125,15 @@ def read_config(path: str | os.PathLike, verify: bool = True) -> dict[str, Any]:
             f"{config_path}: bundle format version {version!r}, but this NewsLens reads version "
             f"{FORMAT_VERSION}. Upgrade NewsLens or retrain the model."
         )
+    files = config.get("files", {})
+    if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+        raise BundleError(f"{config_path}: damaged config: \"files\" must map file names to sha256 checksums, "
+                          f"got {type(files).__name__}. Retrain or restore the bundle.")
+    outside = sorted(name for name in files if not _inside(name))
+    if outside:
+        raise BundleError(f"{config_path}: damaged config: \"files\" names {', '.join(map(repr, outside[:3]))}, "
+                          "outside the bundle folder.")
     if verify:
-        files = config.get("files", {})
         for name, digest in files.items():
             file = folder / name
             if not file.is_file():
@@ -130,6 +146,12 @@ def read_config(path: str | os.PathLike, verify: bool = True) -> dict[str, Any]:
                 raise BundleError(f"{folder}: damaged bundle, {', '.join(unlisted)} not listed in {CONFIG_NAME} "
                                   "(added after the bundle was sealed).")
     return config
+
+
+def _inside(name: str) -> bool:
+    """A relative path that stays inside the bundle folder ("baseline/weights.npz")."""
+    parts = Path(name).parts
+    return bool(name) and not Path(name).is_absolute() and ".." not in parts and not name.startswith(("/", "\\"))
 
 
 def _bundle_files(folder: Path) -> list[str]:
@@ -172,10 +194,22 @@ def amend(folder: str | os.PathLike) -> Iterator[dict[str, Any]]:
 
 
 def load_arrays(folder: str | os.PathLike, name: str) -> dict[str, np.ndarray]:
-    # allow_pickle=False: a model file can never run code when it is loaded.
-    with np.load(Path(folder) / name, allow_pickle=False) as data:
-        return {k: data[k] for k in data.files}
+    """The arrays of ``name`` (an ``.npz``); a damaged file is a ``BundleError`` naming it."""
+    path = Path(folder) / name
+    try:
+        # allow_pickle=False: a model file can never run code when it is loaded.
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except (OSError, ValueError, EOFError, KeyError, RuntimeError, zipfile.BadZipFile, zlib.error) as e:
+        raise BundleError(f"{path}: damaged bundle file, cannot read its arrays ({type(e).__name__}: {e}). "
+                          "Retrain or restore the bundle.") from None
 
 
 def load_json(folder: str | os.PathLike, name: str) -> Any:
-    return json.loads((Path(folder) / name).read_text(encoding="utf-8"))
+    """The JSON in ``name``; a damaged file is a ``BundleError`` naming it."""
+    path = Path(folder) / name
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError) as e:
+        raise BundleError(f"{path}: damaged bundle file, cannot read its JSON ({type(e).__name__}: {e}). "
+                          "Retrain or restore the bundle.") from None

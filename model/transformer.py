@@ -19,7 +19,6 @@ training data, so the combination is never worse than either part there.
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -398,14 +397,14 @@ class TransformerModel:
         try:
             baseline = BaselineModel.load(folder / BASELINE_DIR)
             net = MultiTaskNet(build_encoder(config["encoder"]), len(config["type_labels"]), len(config["topic_labels"]))
-            state = {k: v.float() for k, v in load_file(str(folder / WEIGHTS_FILE)).items()}
+            state = {k: v.float() for k, v in _read_bundle_file(folder / WEIGHTS_FILE, load_file).items()}
             missing, unexpected = net.load_state_dict(state, strict=False)
             missing = [k for k in missing if not k.endswith(("position_ids", "token_type_ids"))]
             if missing or unexpected:
                 raise ValueError(f"weights do not match the config: missing {missing[:3]}, unexpected {unexpected[:3]}")
             return cls(
                 net=net,
-                tokenizer=Tokenizer.from_file(str(folder / TOKENIZER_FILE)),
+                tokenizer=_read_bundle_file(folder / TOKENIZER_FILE, Tokenizer.from_file),
                 special_ids={k: int(v) for k, v in config["special_ids"].items()},
                 windows=WindowParams(**config["windows"]),
                 type_labels=list(config["type_labels"]),
@@ -415,10 +414,20 @@ class TransformerModel:
                 combination=Combination(**config["combination"]),
                 meta={k: config[k] for k in ("metrics", "data", "created", "versions", "training") if k in config},
             )
-        except (KeyError, TypeError, ValueError, RuntimeError, OSError, json.JSONDecodeError) as e:
+        except (KeyError, TypeError, ValueError, RuntimeError, OSError, AttributeError, IndexError) as e:
             if isinstance(e, bundle.BundleError):
                 raise
             raise bundle.BundleError(f"{folder}: damaged or inconsistent bundle ({type(e).__name__}: {e}).") from None
+
+
+def _read_bundle_file(path: Path, read: Any) -> Any:
+    """``read(str(path))``; any failure (safetensors and tokenizers raise their own exception
+    types on a truncated file) is a ``BundleError`` that names the file."""
+    try:
+        return read(str(path))
+    except Exception as e:  # noqa: BLE001 - the libraries' errors share no base class but Exception
+        raise bundle.BundleError(f"{path}: damaged bundle file ({type(e).__name__}: {e}). "
+                                 "Retrain or restore the bundle.") from None
 
 
 # --- small pieces shared with training -------------------------------------------------------

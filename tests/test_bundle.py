@@ -332,3 +332,118 @@ def test_a_loaded_vocabulary_is_the_saved_mapping_most_common_terms_first(predic
     assert most_common_first(["a\nb", "c"], np.array([2.0, 1.0])) == {"c": 1, "a\nb": 0}
     assert list(most_common_first(["a\nb", "c"], np.array([2.0, 1.0]))) == ["c", "a\nb"]
     assert most_common_first(["a", "b"], np.array([1.0])) == {"a": 0, "b": 1}
+
+
+# --- damaged bundles of any shape: a BundleError that names the file, never another exception ----------
+def _write_config(folder: Path, obj) -> None:
+    (folder / CONFIG_NAME).write_text(obj if isinstance(obj, str) else json.dumps(obj), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "config, message",
+    [
+        ([], "a JSON list, not an object"),
+        ("null", "a JSON NoneType, not an object"),
+        ('"text"', "a JSON str, not an object"),
+        ("[" * 100_000, "damaged config"),
+        ('{"a": ' + "1" * 5000 + "}", "damaged config"),
+        (b"\xff\xfe{}", "damaged config"),
+    ],
+    ids=["list", "null", "string", "deep-nesting", "huge-integer", "not-utf8"],
+)
+def test_config_of_the_wrong_shape_names_the_config(bundle_copy, config, message):
+    if isinstance(config, bytes):
+        (bundle_copy / CONFIG_NAME).write_bytes(config)
+    else:
+        _write_config(bundle_copy, config)
+    with pytest.raises(BundleError, match=message) as info:
+        Predictor.load(bundle_copy)
+    assert str(bundle_copy / CONFIG_NAME) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "files, message",
+    [
+        ([], '"files" must map file names to sha256 checksums, got list'),
+        ("weights.npz", '"files" must map file names to sha256 checksums, got str'),
+        ({"weights.npz": 1}, '"files" must map file names to sha256 checksums'),
+        ({"../outside.json": "0" * 64}, "outside the bundle folder"),
+        ({"/etc/passwd": "0" * 64}, "outside the bundle folder"),
+    ],
+    ids=["list", "string", "digest-not-string", "parent-folder", "absolute"],
+)
+def test_files_of_the_wrong_shape_name_the_config(bundle_copy, files, message):
+    edit_config(bundle_copy, {"files": files})
+    for verify in (True, False):
+        with pytest.raises(BundleError, match=message) as info:
+            read_config(bundle_copy, verify=verify)
+        assert str(bundle_copy / CONFIG_NAME) in str(info.value)
+    with pytest.raises(BundleError, match=message):
+        Predictor.load(bundle_copy)
+
+
+def _unlist(folder: Path, name: str) -> None:
+    """Remove ``name``'s checksum entry, as someone covering up a damaged file would."""
+    config = json.loads((folder / CONFIG_NAME).read_text("utf-8"))
+    del config["files"][name]
+    config["files_complete"] = False
+    (folder / CONFIG_NAME).write_text(json.dumps(config), encoding="utf-8")
+
+
+@pytest.mark.parametrize("keep", [0, 100, 0.5, 0.99], ids=["empty", "100-bytes", "half", "most"])
+def test_truncated_weights_without_checksum_name_the_file(bundle_copy, keep):
+    weights = bundle_copy / WEIGHTS_FILE
+    data = weights.read_bytes()
+    weights.write_bytes(data[: int(len(data) * keep) if isinstance(keep, float) else keep])
+    _unlist(bundle_copy, WEIGHTS_FILE)
+    with pytest.raises(BundleError, match=rf"{WEIGHTS_FILE}: damaged bundle file") as info:
+        Predictor.load(bundle_copy)
+    assert str(bundle_copy / WEIGHTS_FILE) in str(info.value)
+
+
+def test_weights_of_another_format_without_checksum_name_the_file(bundle_copy):
+    np.savez(bundle_copy / WEIGHTS_FILE, idf=np.array([object()], dtype=object))  # needs pickle to load
+    _unlist(bundle_copy, WEIGHTS_FILE)
+    with pytest.raises(BundleError, match=rf"{WEIGHTS_FILE}"):
+        Predictor.load(bundle_copy)
+
+
+@pytest.mark.parametrize("content", ['{"a": ', "[" * 100_000, '["x", ' + "9" * 5000 + "]"],
+                         ids=["truncated", "deep-nesting", "huge-integer"])
+def test_damaged_vocabulary_without_checksum_names_the_file(bundle_copy, content):
+    (bundle_copy / "vocabulary.json").write_text(content, encoding="utf-8")
+    _unlist(bundle_copy, "vocabulary.json")
+    with pytest.raises(BundleError, match=r"vocabulary.json: damaged bundle file"):
+        Predictor.load(bundle_copy)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"tfidf": []}, {"tfidf": "x"}, {"type_router": ["x"]}, {"summary": None}, {"keywords": 3}, {"type_labels": 5}],
+    ids=["tfidf-list", "tfidf-string", "router-list", "summary-null", "keywords-int", "labels-int"],
+)
+def test_config_values_of_the_wrong_shape_are_bundle_errors(bundle_copy, change):
+    edit_config(bundle_copy, change)
+    with pytest.raises(BundleError, match="damaged or inconsistent bundle"):
+        Predictor.load(bundle_copy)
+
+
+@pytest.mark.parametrize("name", ["model.safetensors", "tokenizer.json", "baseline/weights.npz", "baseline/vocabulary.json"])
+def test_truncated_transformer_files_without_checksum_name_the_file(name, tmp_path_factory, tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    import shutil
+
+    from transformer_helpers import tiny_transformer_bundle
+
+    copy = Path(shutil.copytree(tiny_transformer_bundle(tmp_path_factory), tmp_path / "copy"))
+    target = copy / name
+    target.write_bytes(target.read_bytes()[: target.stat().st_size // 2])
+    folder = copy / name.split("/")[0] if "/" in name else copy
+    _unlist(folder, name.split("/")[-1] if "/" in name else name)
+    if "/" in name:  # the baseline inside: its config is listed (with checksum) in the outer one
+        _unlist(copy, f"baseline/{CONFIG_NAME}")
+        _unlist(copy, name)
+    with pytest.raises(BundleError, match=rf"{name.split('/')[-1]}") as info:
+        Predictor.load(copy)
+    assert str(target) in str(info.value)
