@@ -31,6 +31,11 @@ MAX_SUMMARY_CHARS = _limit("MAX_SUMMARY_CHARS", 20_000)
 # One label (a type, a topic, a tag) and how many labels one record may carry.
 MAX_LABEL_CHARS = _limit("MAX_LABEL_CHARS", 200)
 MAX_LABELS = _limit("MAX_LABELS", 100)
+# id, source, url and date of a record (the longest URL in the shared corpora is ~240 characters).
+MAX_META_CHARS = _limit("MAX_META_CHARS", 4_000)
+# One record as stored in a data file (a JSONL line or a CSV record), quotes and escapes
+# included: JSON may spell a Vietnamese letter as \uXXXX, 6 characters.
+MAX_RECORD_CHARS = _limit("MAX_RECORD_CHARS", 16_000_000)
 # Articles in one API call or one batch upload.
 MAX_BATCH_ARTICLES = _limit("MAX_BATCH_ARTICLES", 5_000)
 # Bytes of an uploaded file (a document or a data file in the app), before and after inflating.

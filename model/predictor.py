@@ -5,10 +5,11 @@ import os
 import re
 import threading
 import time
+import unicodedata
 from pathlib import Path
 from typing import Sequence
 
-from . import bundle, paths
+from . import bundle, limits, paths
 from .baseline import KIND as BASELINE_KIND
 from .baseline import BaselineModel
 from .interface import Labels, NewsModel
@@ -19,9 +20,23 @@ NOT_VIETNAMESE_WARNING = (
     "This text does not look like Vietnamese (with diacritics); NewsLens was trained on "
     "Vietnamese news, so treat these results with caution."
 )
+TEXT_CUT_WARNING = ("The text was {n:,} characters long; only its first {limit:,} were analysed "
+                    "(NEWSLENS_MAX_TEXT_CHARS).")
+TITLE_CUT_WARNING = ("The title was {n:,} characters long; only its first {limit:,} were analysed "
+                     "(NEWSLENS_MAX_TITLE_CHARS).")
 # Letters that only Vietnamese uses (French é, è, à, ê, ô, â and Spanish á, í, ó, ú are left
 # out on purpose), so a French or Spanish paragraph is not mistaken for Vietnamese.
-_VI_WORD_RE = re.compile(r"\S*[ăđơưảạẻẽẹỉĩịỏõọủũụỳỷỹỵằắẳẵặầấẩẫậềếểễệồốổỗộờớởỡợừứửữự]\S*")
+# One match per word that holds such a letter: from its first one to the end of the word.
+# (Not ``\S*[...]\S*``: its leading ``\S*`` backtracks, quadratic in a long word without one.)
+_VI_WORD_RE = re.compile(r"[ăđơưảạẻẽẹỉĩịỏõọủũụỳỷỹỵằắẳẵặầấẩẫậềếểễệồốổỗộờớởỡợừứửữự]\S*")
+# Unicode categories a reader can see: letters, numbers, punctuation, symbols. Not spaces,
+# control or format characters (NUL, a BOM, zero-width spaces), nor combining marks alone.
+_VISIBLE = frozenset("LNPS")
+
+
+def has_visible_text(text: str) -> bool:
+    """True when ``text`` holds at least one character a reader can see."""
+    return any(unicodedata.category(ch)[0] in _VISIBLE for ch in text.strip())
 
 
 def looks_vietnamese(text: str) -> bool:
@@ -56,9 +71,10 @@ def _loaders():
 
 
 def check_text(text: object, what: str = "text") -> str:
+    """``text`` if it is a str with something to read; invisible text counts as empty."""
     if not isinstance(text, str):
         raise TypeError(f"{what} must be a str, got {type(text).__name__}")
-    if not text.strip():
+    if not has_visible_text(text):
         raise ValueError(f"{what} is empty: pass the article text (its body, optionally with the headline).")
     return text
 
@@ -114,6 +130,7 @@ class Predictor:
         if label is not None and label not in known:
             raise ValueError(f"unknown type label {label!r}; this model knows: {', '.join(known) or 'none'}.")
         chosen = label or self.predict(text, title).type.label
+        text, title, _ = _cut(text, title or "")
         terms = self.model.explain_type(text, title, chosen, top) if chosen else []
         return Explanation(chosen, [(t, round(w, 6)) for t, w in terms])
 
@@ -122,6 +139,9 @@ class Predictor:
             raise TypeError("predict_batch takes a list of texts; use predict(text) for one article.")
         if len(texts) == 0:
             return []
+        if len(texts) > limits.MAX_BATCH_ARTICLES:
+            raise ValueError(f"predict_batch got {len(texts):,} texts; the limit is {limits.MAX_BATCH_ARTICLES:,} "
+                             "per call (NEWSLENS_MAX_BATCH_ARTICLES): pass them in smaller batches.")
         titles = [t or "" for t in titles] if titles is not None else [""] * len(texts)
         if len(titles) != len(texts):
             raise ValueError(f"got {len(texts)} texts but {len(titles)} titles; pass one title per text or none.")
@@ -129,20 +149,33 @@ class Predictor:
             what = f"texts[{i}]" if len(texts) > 1 else "text"
             if not isinstance(title, str):
                 raise TypeError(f"title of {what} must be a str, got {type(title).__name__}")
-            if not title.strip():  # a headline alone is enough to analyse
+            if not has_visible_text(title):  # a headline alone is enough to analyse
                 check_text(text, what)
             elif not isinstance(text, str):
                 raise TypeError(f"{what} must be a str, got {type(text).__name__}")
         start = time.perf_counter()
-        articles = [read_article(text, title) for text, title in zip(texts, titles)]
+        cut = [_cut(text, title) for text, title in zip(texts, titles)]
+        articles = [read_article(text, title) for text, title, _ in cut]
         analyses = self.model.analyse([a.body for a in articles], [a.title for a in articles])
         elapsed = (time.perf_counter() - start) * 1000 / max(len(texts), 1)
         out = []
-        for text, a, offset in zip(texts, analyses, (a.offset for a in articles)):
+        for (text, _, notes), a, offset in zip(cut, analyses, (a.offset for a in articles)):
             summary = a.summary if not offset else Summary(a.summary.text, [i + offset for i in a.summary.sentences])
-            warnings = [] if looks_vietnamese(normalize(text)) else [NOT_VIETNAMESE_WARNING]
+            warnings = notes + ([] if looks_vietnamese(normalize(text)) else [NOT_VIETNAMESE_WARNING])
             out.append(Prediction(a.type, a.topics, a.keywords, summary, self.info, round(elapsed, 3), warnings))
         return out
+
+
+def _cut(text: str, title: str) -> tuple[str, str, list[str]]:
+    """``text`` and ``title`` within their limits, with a warning for each one that was cut."""
+    notes = []
+    if len(text) > limits.MAX_TEXT_CHARS:
+        notes.append(TEXT_CUT_WARNING.format(n=len(text), limit=limits.MAX_TEXT_CHARS))
+        text = text[: limits.MAX_TEXT_CHARS]
+    if len(title) > limits.MAX_TITLE_CHARS:
+        notes.append(TITLE_CUT_WARNING.format(n=len(title), limit=limits.MAX_TITLE_CHARS))
+        title = title[: limits.MAX_TITLE_CHARS]
+    return text, title, notes
 
 
 class LivePredictor:
