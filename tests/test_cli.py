@@ -529,3 +529,85 @@ def test_train_transformer_on_a_missing_gpu_fails_first(tmp_path, monkeypatch, c
     (tmp_path / "base" / "config.json").write_text("{}", encoding="utf-8")  # a model folder, as far as the check goes
     assert _train_transformer(tmp_path, "--base-model", str(tmp_path / "base"), "--device", "cuda") == 2
     assert "no GPU here; use --device cpu" in _one_error_line(capsys.readouterr().err)
+
+
+# --- hardened inputs (issue 15): damaged data and bundles end in an error line naming file and line ---------
+def _data_error(err: str) -> list[str]:
+    """The error line of a DataValidationError and its problem lines (file:line: ...)."""
+    assert "Traceback" not in err, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert lines[0].startswith("error: ") and "problem(s) in" in lines[0], err
+    return [line.strip() for line in lines[1:] if line.startswith("  ")]
+
+
+@pytest.mark.parametrize("command", ["predict", "evaluate"])
+def test_an_unclosed_csv_quote_exits_2_naming_its_line(command, bundle_dir, tmp_path, capsys):
+    text = SPORTS_TEXT.replace(",", "")
+    lines = ["id,text,type"] + [f"{i},Bài số {i}: {text},{SPORTS}" for i in range(1, 51)]
+    lines[5] = f'5,"Bài số 5 mở ngoặc mà không đóng,{SPORTS}'
+    data = tmp_path / "articles.csv"
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    argv = [str(data)] if command == "predict" else ["--data", str(data), "--json"]
+    assert main(["-q", command, "--model", str(bundle_dir), *argv]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # not 5 results as if the file held 5 articles
+    (problem,) = _data_error(captured.err)
+    assert problem.startswith(f"{data}:6: malformed CSV") and "lines 6–51 were not read" in problem
+
+
+@pytest.mark.parametrize(
+    "row, where",
+    [
+        ("[" * 200_000, ":2: malformed JSON (nested"),
+        ('{"text": "Bài.", "topics": ' + "[" * 100_000 + "]" * 100_000 + "}", ":2: field 'topics': malformed JSON (nested"),
+        ('{"id": ' + "7" * 5000 + ', "text": "Bài."}', ":2: field 'id': malformed JSON (a number with 5000 digits"),
+    ],
+    ids=["brackets", "topics", "big-integer"],
+)
+@pytest.mark.parametrize("command", ["predict", "evaluate"])
+def test_deep_json_and_huge_numbers_exit_2_naming_file_line_and_field(command, row, where, bundle_dir, tmp_path, capsys):
+    data = tmp_path / "articles.jsonl"
+    data.write_text(json.dumps({"text": SPORTS_TEXT, "type": SPORTS}, ensure_ascii=False) + "\n" + row + "\n",
+                    encoding="utf-8")
+    argv = [str(data)] if command == "predict" else ["--data", str(data), "--json"]
+    assert main(["-q", command, "--model", str(bundle_dir), *argv]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    (problem,) = _data_error(captured.err)
+    assert problem.startswith(f"{data}{where}")
+
+
+@pytest.mark.parametrize("config", ["[]", '{"format": "newslens-bundle", "format_version": 1, "files": []}'],
+                         ids=["list", "files-list"])
+def test_a_bundle_config_of_the_wrong_shape_exits_2_naming_it(config, bundle_dir, tmp_path, capsys):
+    import shutil
+
+    copy = Path(shutil.copytree(bundle_dir, tmp_path / "bundle"))
+    (copy / "config.json").write_text(config, encoding="utf-8")
+    article = tmp_path / "a.txt"
+    article.write_text(SPORTS_TEXT, encoding="utf-8")
+    assert main(["-q", "predict", "--model", str(copy), str(article)]) == 2
+    assert str(copy / "config.json") in _one_error_line(capsys.readouterr().err)
+
+
+def test_an_invisible_article_exits_2_like_an_empty_one(bundle_dir, tmp_path, capsys):
+    article = tmp_path / "a.txt"
+    article.write_text("\ufeff\u200b\u200b\x00\n", encoding="utf-8")
+    assert main(["-q", "predict", "--model", str(bundle_dir), str(article)]) == 2
+    assert "text is empty" in _one_error_line(capsys.readouterr().err)
+
+
+def test_an_unreadable_article_exits_2_naming_it(bundle_dir, tmp_path, capsys, monkeypatch):
+    article = tmp_path / "a.txt"
+    article.write_text(SPORTS_TEXT, encoding="utf-8")
+
+    read_text = Path.read_text
+
+    def refuse(self, *args, **kwargs):
+        if self == article:
+            raise PermissionError(13, "Permission denied", str(self))
+        return read_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", refuse)
+    assert main(["-q", "predict", "--model", str(bundle_dir), str(article)]) == 2
+    assert str(article) in _one_error_line(capsys.readouterr().err)

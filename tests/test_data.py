@@ -262,3 +262,196 @@ def test_utf8_bom_is_accepted(tmp_path, name):
         path.write_bytes('{"id": "x", "text": "Bài một."}\n'.encode("utf-8-sig"))
     (record,) = read_records(path)
     assert record.id == "x"
+
+
+# --- hardened inputs (issue 15): nothing swallowed silently, no traceback, limits per field -----------
+from training.data import MAX_PROBLEMS_PER_FILE, read_records_lenient  # noqa: E402
+
+
+def csv_with_unclosed_quote(path: Path, rows: int = 50, bad_row: int = 5, quoted: bool = False) -> Path:
+    """``rows`` articles; row ``bad_row`` (1-based) opens a quote it never closes."""
+    lines = ["id,text,type"]
+    for i in range(1, rows + 1):
+        text = f'"Bài số {i}, về bóng đá."' if quoted else f"Bài số {i} về bóng đá."
+        lines.append(f'{i},"Bài số {i} có dấu ngoặc mở,Thể thao' if i == bad_row else f"{i},{text},Thể thao")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("quoted", [False, True], ids=["plain-cells", "quoted-cells"])
+def test_an_unclosed_csv_quote_is_a_problem_at_its_line_not_a_silent_loss(tmp_path, quoted):
+    path = csv_with_unclosed_quote(tmp_path / "d.csv", quoted=quoted)
+    (problem,) = problems_of(path)
+    assert (problem.file, problem.line, problem.field) == (str(path), 6, None)  # header + 4 rows before it
+    assert "malformed CSV" in problem.message and "lines 6–51 were not read" in problem.message
+    assert ("never closed" in problem.message) != quoted
+    records, problems = read_records_lenient(path)
+    assert [r.id for r in records] == ["1", "2", "3", "4"]
+    assert [(p.line, p.message) for p in problems] == [(6, problem.message)]
+
+
+def test_the_batch_tab_lists_the_unclosed_quote(tmp_path, predictor):
+    from serve.app import run_batch
+
+    out = run_batch(predictor, str(csv_with_unclosed_quote(tmp_path / "d.csv")))
+    assert len(out["rows"]) == 4
+    (skipped,) = out["skipped"]
+    assert skipped.startswith("line 6: malformed CSV") and "lines 6–51 were not read" in skipped
+
+
+def test_multi_line_csv_cells_are_still_read(tmp_path):
+    rows = [[str(i), f"Đoạn một của bài {i}, có dấu phẩy.\nĐoạn hai, \"trích dẫn\".\r\nĐoạn ba.", "Thể thao"]
+            for i in range(30)]
+    path = write_csv(tmp_path / "d.csv", ["id", "text", "type"], rows)
+    records = read_records(path)
+    assert [r.id for r in records] == [str(i) for i in range(30)]
+    assert records[3].text == "Đoạn một của bài 3, có dấu phẩy.\nĐoạn hai, \"trích dẫn\".\nĐoạn ba."
+
+
+@pytest.mark.parametrize(
+    "content, line, field, message",
+    [
+        # a quote left open in the id column closes at a later quote that happens to end a cell
+        ('id,text\n1,Một.\n"2,Hai.\n3,Ba.\n4","Bốn."\n5,Năm.\n', 3, "id", "holds a line break"),
+        # ... in the text column, with a different number of cells on the merged record
+        ('id,text\n1,Một.\n2,"Hai.\n3,Ba.\n4,",Bốn"\n5,Năm.\n', 3, None, "spans lines 3–5 and has 3 cells for 2 columns"),
+        ('id,text,type\n1,Một.,X\n2,"Hai.,X\n3,Ba."\n4,Bốn.,X\n', 3, None, "spans lines 3–4 and has 2 cells for 3 columns"),
+        # a stray quote inside a quoted cell
+        ('id,text\n1,"Ông nói "xin chào" rồi đi."\n2,Hai.\n', 2, None, "must be doubled"),
+    ],
+    ids=["id-column", "more-cells", "fewer-cells", "undoubled-quote"],
+)
+def test_csv_records_that_swallowed_lines_are_problems(tmp_path, content, line, field, message):
+    path = tmp_path / "d.csv"
+    path.write_text(content, encoding="utf-8")
+    problems = problems_of(path)
+    assert (problems[0].line, problems[0].field) == (line, field)
+    assert message in problems[0].message
+
+
+def test_csv_header_problems(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("text,id,text\nMột.,1,Hai.\n", encoding="utf-8")
+    (problem,) = problems_of(path)
+    assert problem.line == 1 and "'text' appear more than once" in problem.message
+    path.write_bytes(b"te\xffxt,id\nM\xe1\xbb\x99t.,1\n")
+    problems = problems_of(path)
+    assert [p.line for p in problems] == [1, 1] and "not UTF-8" in problems[0].message
+
+
+DEEP = [
+    ("[" * 200_000, None, "nested more than 100 levels deep"),
+    ('{"text": "Bài.", "topics": ' + "[" * 50_000 + "]" * 50_000 + "}", "topics", "nested more than 100 levels"),
+    ('{"text": "Bài.", "tags": [' + '{"a": ' * 5000 + "1" + "}" * 5000 + "]}", "tags", "nested more than 100 levels"),
+    ('{"text": "Bài.", "id": ' + "1" * 5000 + "}", "id", "a number with 5000 digits at column 24"),
+    ('{"text": "Bài.", "x": -' + "9" * 4500 + "}", "x", "a number with 4500 digits"),
+]
+
+
+@pytest.mark.parametrize("row, field, message", DEEP, ids=["brackets", "topics", "tags", "big-integer", "unknown-field"])
+def test_deep_json_and_huge_numbers_are_problems_with_line_and_field(tmp_path, row, field, message):
+    path = write_jsonl(tmp_path / "d.jsonl.gz", [{"text": "Dòng tốt."}, row, {"text": "Dòng tốt nữa."}])
+    (problem,) = problems_of(path)
+    assert (problem.file, problem.line, problem.field) == (str(path), 2, field)
+    assert message in problem.message and problem.message.startswith("malformed JSON")
+    records, _ = read_records_lenient(path)
+    assert [r.text for r in records] == ["Dòng tốt.", "Dòng tốt nữa."]
+
+
+def test_deep_json_in_a_csv_list_cell(tmp_path):
+    path = write_csv(tmp_path / "d.csv", ["text", "topics"], [["Bài.", "[" * 100_000]])
+    (problem,) = problems_of(path)
+    assert (problem.line, problem.field) == (2, "topics")
+
+
+@pytest.mark.parametrize(
+    "field, value, limit, message",
+    [
+        ("text", "Bài báo dài.", "MAX_TEXT_CHARS", "is 12 characters long; the limit is 10 (NEWSLENS_MAX_TEXT_CHARS)"),
+        ("title", "Tiêu đề rất dài", "MAX_TITLE_CHARS", "the limit is 10 (NEWSLENS_MAX_TITLE_CHARS)"),
+        ("summary", "Tóm tắt rất dài", "MAX_SUMMARY_CHARS", "(NEWSLENS_MAX_SUMMARY_CHARS)"),
+        ("type", "Thể thao và văn hóa", "MAX_LABEL_CHARS", "(NEWSLENS_MAX_LABEL_CHARS)"),
+        ("topics", ["Kinh tế", "Chứng khoán và ngân hàng"], "MAX_LABEL_CHARS", "a label is 24 characters long"),
+        ("tags", [str(i) for i in range(11)], "MAX_LABELS", "has 11 labels; the limit is 10 (NEWSLENS_MAX_LABELS)"),
+        ("url", "https://vnexpress.net/" + "a" * 20, "MAX_META_CHARS", "(NEWSLENS_MAX_META_CHARS)"),
+        ("id", "x" * 11, "MAX_META_CHARS", "the limit is 10"),
+    ],
+)
+def test_field_limits_are_problems_naming_field_and_variable(tmp_path, monkeypatch, field, value, limit, message):
+    from model import limits
+
+    monkeypatch.setattr(limits, limit, 10)
+    row = {"text": "Bài.", field: value}
+    path = write_jsonl(tmp_path / "d.jsonl", [{"text": "Dòng tốt."}, row])
+    (problem,) = problems_of(path)
+    assert (problem.line, problem.field) == (2, field) and message in problem.message
+    csv_path = write_csv(tmp_path / "d.csv", list(row), [[v if isinstance(v, str) else "|".join(v) for v in row.values()]])
+    (problem,) = problems_of(csv_path)
+    assert (problem.line, problem.field) == (2, field) and message in problem.message
+
+
+def test_an_over_long_line_is_a_problem_and_the_rest_still_reads(tmp_path, monkeypatch):
+    from model import limits
+
+    monkeypatch.setattr(limits, "MAX_RECORD_CHARS", 100)
+    for name in ("d.jsonl", "d.jsonl.gz"):
+        path = write_jsonl(tmp_path / name, [{"text": "Một."}, {"text": "Hai " * 100}, {"text": "Ba."}])
+        records, problems = read_records_lenient(path)
+        assert [r.text for r in records] == ["Một.", "Ba."]
+        assert [(p.line, p.field) for p in problems] == [(2, None)]
+        assert "longer than 100 characters (NEWSLENS_MAX_RECORD_CHARS)" in problems[0].message
+    path = write_csv(tmp_path / "d.csv", ["text"], [["Một."], ["Hai " * 100], ["Ba."]])
+    records, problems = read_records_lenient(path)
+    assert [r.text for r in records] == ["Một.", "Ba."] and [p.line for p in problems] == [3]
+
+
+def test_a_non_utf8_line_names_its_line_and_the_rest_still_reads(tmp_path):
+    for name, rows in (("d.jsonl", [b'{"text": "M\xe1\xbb\x99t."}', b'{"text": "\xe9t\xe9"}', b'{"text": "Ba."}']),
+                       ("d.csv", [b"text", "Một.".encode(), b"\xe9t\xe9", b"Ba."])):
+        path = tmp_path / name
+        path.write_bytes(b"\n".join(rows) + b"\n")
+        records, problems = read_records_lenient(path)
+        assert [r.text for r in records] == ["Một.", "Ba."]
+        line = 2 if name.endswith(".jsonl") else 3
+        assert [(p.line, p.field) for p in problems] == [(line, None)]
+        assert "not UTF-8 text (byte 0xe9 at column" in problems[0].message
+
+
+def test_a_truncated_gzip_names_where_reading_stopped(tmp_path):
+    full = write_jsonl(tmp_path / "full.jsonl.gz", [{"id": str(i), "text": f"Bài {i}. " * 200} for i in range(300)])
+    path = tmp_path / "d.jsonl.gz"
+    path.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
+    records, problems = read_records_lenient(path)
+    (problem,) = problems
+    assert problem.line == len(records) + 1 and 0 < len(records) < 300
+    assert f"cannot read the file after line {len(records)}" in problem.message and "rest of the file" in problem.message
+
+
+def test_too_many_problems_stop_reading_with_a_problem_that_says_so(tmp_path):
+    path = tmp_path / "d.jsonl"
+    path.write_text("x\n" * (MAX_PROBLEMS_PER_FILE + 500), encoding="utf-8")
+    records, problems = read_records_lenient(path)
+    assert records == [] and len(problems) == MAX_PROBLEMS_PER_FILE + 2
+    last = MAX_PROBLEMS_PER_FILE + 1
+    assert problems[-1].line == last
+    assert f"stopped reading after this line, so lines {last + 1}–{MAX_PROBLEMS_PER_FILE + 500} were not read" \
+        in problems[-1].message
+
+
+@pytest.mark.parametrize(
+    "row, field, message",
+    [
+        ({"text": "\u200b\ufeff\x00 "}, "text", "is empty and there is no title"),
+        ({"text": "\u200b", "title": "\u200b\u2060"}, "text", "is empty and there is no title"),
+        ({"text": "Bài.", "type": "\u200b"}, "type", "is empty; use null"),
+        ({"text": "Bài.", "topics": ["Kinh tế", "\ufeff"]}, "topics", "list of non-empty strings"),
+        ({"text": "Bài \ud800 lỗi."}, "text", "unpaired surrogate (\\ud800) at character 5"),
+        ({"text": "Bài.", "tags": ["Bóng \udfff đá"]}, "tags", "a label holds an unpaired surrogate"),
+    ],
+    ids=["invisible-text", "invisible-title", "invisible-type", "invisible-topic", "surrogate", "surrogate-tag"],
+)
+def test_invisible_and_broken_strings_are_problems(tmp_path, row, field, message):
+    path = tmp_path / "d.jsonl"
+    path.write_text('{"text": "Dòng tốt."}\n' + json.dumps(row) + "\n", encoding="utf-8")
+    (problem,) = problems_of(path)
+    assert (problem.line, problem.field) == (2, field) and message in problem.message

@@ -260,6 +260,9 @@ def main(argv: list[str] | None = None) -> int:
     except (DataValidationError, BundleError, ConfigError, RegistryError, ValueError, UnicodeDecodeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # an input that cannot be read (permissions, a device): its name is in the message
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     except ModuleNotFoundError as e:  # train and retrain check their packages first; this is the safety net
         name = e.name or str(e)
         print(f"error: the Python package {name!r} is not installed here: pip install {name}", file=sys.stderr)
