@@ -41,3 +41,6 @@ MAX_BATCH_ARTICLES = _limit("MAX_BATCH_ARTICLES", 5_000)
 # Bytes of an uploaded file (a document or a data file in the app), before and after inflating.
 MAX_UPLOAD_BYTES = _limit("MAX_UPLOAD_BYTES", 5 * 1024 * 1024)
 MAX_INFLATED_BYTES = _limit("MAX_INFLATED_BYTES", 20 * 1024 * 1024)
+# The corrections file the app appends to ($NEWSLENS_HOME/corrections.jsonl): once it holds this
+# many bytes the Corrections tab refuses more, until it is retrained on and moved away.
+MAX_CORRECTIONS_BYTES = _limit("MAX_CORRECTIONS_BYTES", 200 * 1024 * 1024)
