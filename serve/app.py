@@ -3,15 +3,24 @@
 Tabs: Analyse (one article, with why), Batch (a CSV/JSONL file), Model (what is serving
 and how good it is), Corrections (editors' fixes, appended to a JSONL file that retraining
 accepts as is). ``launch`` serves it; ``build_app`` makes it (tests launch it themselves).
+
+Everything a caller sends is bounded by ``model.limits`` (each limit named, with its
+NEWSLENS_* variable, in the message that refuses or cuts), and the page never shows the
+server's folders: a bundle is named by its name and version.
 """
 from __future__ import annotations
 
+import atexit
 import csv
+import hashlib
 import json
 import logging
+import os
 import re
+import shutil
 import tempfile
 import threading
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,13 +28,14 @@ from typing import Any
 
 import gradio as gr
 
-from model import bundle
+from model import bundle, limits
 from model.paths import REPO_ROOT, bundles_in, models_home
-from model.predictor import LivePredictor, Predictor
+from model.interface import Labels
+from model.predictor import LivePredictor, Predictor, has_visible_text
 from model.results import Prediction
 from model.text import normalize, split_sentences
 
-from .documents import MAX_UPLOAD_BYTES, DocumentError, read_document
+from .documents import DocumentError, load_document
 from .documents import SUFFIXES as DOCUMENT_SUFFIXES
 
 log = logging.getLogger("newslens.serve")
@@ -47,9 +57,9 @@ FONTS = ["Noto Sans", "DejaVu Sans", "Segoe UI", "Arial", "sans-serif"]
 MONO_FONTS = ["Noto Sans Mono", "DejaVu Sans", "Noto Sans", "Arial", "sans-serif"]  # DejaVu Sans Mono lacks Vietnamese precomposed letters
 EMPTY_MESSAGE = "✍️ Paste a Vietnamese news article (or upload one, or pick an example below), then press **Analyse**."
 FOLLOW_CURRENT = "current model (follows the registry)"
-BATCH_LIMIT = 5000  # articles per batch upload
 CORRECTIONS_FILE = "corrections.jsonl"
-MAX_TEXT_CHARS = 2_000_000  # ~1 MB of Vietnamese; longer pastes are cut with a note
+# Sizes of what callers send (text, title, summary, labels, articles per batch, uploads): see
+# model/limits.py, read at call time so tests may change them.
 # The article is sent to the page twice more as highlighted segments (summary/keywords and
 # "why"); the first 20,000 characters hold any news article whole, and a 1 MB paste does not
 # send megabytes of spans to the browser. The model itself always reads the whole text.
@@ -69,6 +79,16 @@ QUEUE_MAX_SIZE = 64  # requests waiting beyond that are refused ("queue full") r
 # Concurrent /predict API calls answered by one ``predict_batch`` call: one batched model call
 # costs far less than as many single ones.
 PREDICT_MAX_BATCH = 32
+# Batch results kept in the app's temporary folder: older ones are deleted (gradio has copied
+# them into its own cache by then; batches run one at a time). Model-tab plots are kept per
+# bundle and reused, at most this many bundles' worth.
+KEPT_BATCH_RESULTS = 8
+KEPT_MODEL_PLOTS = 8
+# gradio's own cache (uploads, downloads it serves): every hour, delete what is over a day old.
+GRADIO_CACHE_CLEAN_EVERY_S = 3600
+GRADIO_CACHE_MAX_AGE_S = 86400
+PLOT_KEY_HEX = 16  # hex digits of the hash that names a bundle's plot folder
+ERROR_ECHO_CHARS = 80  # of a caller's unknown model choice, repeated in the error message
 SHA_SHOWN = 16  # hex digits of a training file's sha256 in the Model tab: enough to tell files apart
 METRIC_DIGITS = 4  # decimals of the Model tab's metrics table
 
@@ -79,30 +99,86 @@ def examples() -> list[str]:
 
 
 # --- models ------------------------------------------------------------------------------
+def bundle_label(name: str, version: str) -> str:
+    """How the page names a bundle: its name and version, never its folder on the server."""
+    return f"{name} · {version}"
+
+
+def _folder_label(folder: Path) -> str:
+    """A registry bundle's label, from its config (as ``Predictor.load`` names it); a bundle whose
+    config cannot be read is named by its folder's own name."""
+    try:
+        config = bundle.read_config(folder, verify=False)
+    except bundle.BundleError:
+        return folder.name
+    registry = config.get("registry")
+    version = (registry.get("version") if isinstance(registry, dict) else None) or config.get("version", folder.name)
+    return bundle_label(str(config.get("name", folder.name)), str(version))
+
+
+# An absolute path in a message (not a URL): only its last part is shown.
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.~:/-])(?:/[^\s/'\"`()<>,;]+)+/([^\s/'\"`()<>,;]*)")
+
+
 class Models:
-    """The bundles an editor can pick from, loaded on first use and kept."""
+    """The bundles an editor can pick from, by label (name · version), loaded on first use and kept."""
 
     def __init__(self, source: Predictor | LivePredictor):
         self.source = source
         self._loaded: dict[str, Predictor] = {}
+        self._labels: dict[str, str] = {}  # folder -> label (a bundle's name and version do not change)
         self._lock = threading.Lock()
 
-    def choices(self) -> list[str]:
+    def folders(self) -> dict[str, Path]:
+        """label -> bundle folder, newest first."""
         if isinstance(self.source, Predictor):
-            return [self.source.info.path]
-        return [FOLLOW_CURRENT] + [str(p) for p in reversed(bundles_in(models_home()))]
+            info = self.source.info
+            return {bundle_label(info.name, info.version): Path(info.path)}
+        out: dict[str, Path] = {}
+        for folder in reversed(bundles_in(models_home())):
+            key = str(folder)
+            if key not in self._labels:
+                self._labels[key] = _folder_label(folder)
+            label = self._labels[key]
+            out[label if label not in out else f"{label} ({folder.name})"] = folder
+        return out
+
+    def choices(self) -> list[str]:
+        labels = list(self.folders())
+        return labels if isinstance(self.source, Predictor) else [FOLLOW_CURRENT] + labels
 
     def get(self, choice: str | None = None) -> Predictor:
         if not choice or choice == FOLLOW_CURRENT:
             return self.source.get() if isinstance(self.source, LivePredictor) else self.source
-        if isinstance(self.source, Predictor) and choice == self.source.info.path:
+        folders = self.folders()
+        if choice not in folders:
+            shown = choice if len(str(choice)) <= ERROR_ECHO_CHARS else f"{str(choice)[:ERROR_ECHO_CHARS]}…"
+            raise ValueError(f"unknown model {shown!r}; choose one of: {', '.join(self.choices())}.")
+        if isinstance(self.source, Predictor):
             return self.source
+        folder = folders[choice]
         with self._lock:
-            if choice not in self._loaded:
-                if choice not in self.choices():
-                    raise ValueError(f"unknown model {choice!r}")
-                self._loaded[choice] = Predictor.load(choice)
-            return self._loaded[choice]
+            key = str(folder.resolve())
+            if key not in self._loaded:
+                self._loaded[key] = Predictor.load(folder)
+            return self._loaded[key]
+
+    def public(self, message: str) -> str:
+        """``message`` fit to show a caller: bundle folders named by label, other server paths cut
+        to their last part."""
+        try:
+            folders = self.folders()
+        except OSError:
+            folders = {}
+        if isinstance(self.source, LivePredictor):
+            info = self.source.get().info
+            folders.setdefault(bundle_label(info.name, info.version), Path(info.path))
+        for label, folder in folders.items():
+            for form in sorted({str(folder.resolve()), str(folder.absolute()), str(folder)}, key=len, reverse=True):
+                message = message.replace(form, label)
+        for form in {str(models_home().resolve()), str(models_home().absolute())}:
+            message = message.replace(form, "$NEWSLENS_HOME")
+        return _ABSOLUTE_PATH.sub(lambda m: f"…/{m.group(1)}", message)
 
 
 # --- analyse -----------------------------------------------------------------------------
@@ -151,12 +227,35 @@ def explanation_article(text: str, terms: list[tuple[str, float]], max_chars: in
     return _segments(shown, [(s, e, "why") for s, e, _ in _spans(shown, [t for t, _ in terms])])
 
 
+def limit_note(what: str, length: int, limit_name: str, done: str = "analysed") -> str:
+    """The note for a field cut to its limit: how long it was, the limit, and its variable."""
+    limit = getattr(limits, limit_name)
+    return (f"The {what} was {length:,} characters long; only its first {limit:,} were {done} "
+            f"(limit: NEWSLENS_{limit_name} on the server).")
+
+
+def over_limit(what: str, length: int, limit_name: str, unit: str = "characters") -> str:
+    """The message that refuses a field over its limit: the limit, and how to change it."""
+    limit = getattr(limits, limit_name)
+    return (f"The {what} is {length:,} {unit} long; the limit is {limit:,} "
+            f"(set NEWSLENS_{limit_name} on the server to change it).")
+
+
+def cut_to_limits(text: str, title: str) -> tuple[str, str, list[str]]:
+    """``text`` and ``title`` cut to ``limits.MAX_TEXT_CHARS`` / ``MAX_TITLE_CHARS``, with a note for each cut."""
+    notes = []
+    if len(text) > limits.MAX_TEXT_CHARS:
+        notes.append(limit_note("text", len(text), "MAX_TEXT_CHARS"))
+        text = text[: limits.MAX_TEXT_CHARS]
+    if len(title) > limits.MAX_TITLE_CHARS:
+        notes.append(limit_note("headline", len(title), "MAX_TITLE_CHARS"))
+        title = title[: limits.MAX_TITLE_CHARS]
+    return text, title, notes
+
+
 def analyse_article(predictor: Predictor, text: str, title: str = "") -> dict[str, Any]:
     """Everything the Analyse tab shows, as plain values (also what tests check)."""
-    notes = []
-    if len(text) > MAX_TEXT_CHARS:
-        text = text[:MAX_TEXT_CHARS]
-        notes.append(f"The text was cut to its first {MAX_TEXT_CHARS:,} characters.")
+    text, title, notes = cut_to_limits(text, title)
     result = predictor.predict(text, title)
     why = predictor.explain(text, title, result.type.label)
     head = (f"**{result.type.label}** ({result.type.scores.get(result.type.label, 0):.0%}) · topics: "
@@ -175,6 +274,60 @@ def analyse_article(predictor: Predictor, text: str, title: str = "") -> dict[st
     }
 
 
+# --- the app's temporary files --------------------------------------------------------------
+class Scratch:
+    """One temporary folder for the app's files (batch results, Model-tab plots), made on first
+    use and removed at exit; what it holds is bounded: the last ``keep_batches`` batch results,
+    and plots for at most ``keep_plots`` bundles (reused on every view)."""
+
+    def __init__(self, keep_batches: int = KEPT_BATCH_RESULTS, keep_plots: int = KEPT_MODEL_PLOTS):
+        self.keep_batches, self.keep_plots = keep_batches, keep_plots
+        self._root: Path | None = None
+        self._batches: deque[Path] = deque()
+        self._plots: deque[Path] = deque()
+        self._lock = threading.Lock()
+
+    def root(self) -> Path:
+        with self._lock:
+            if self._root is None or not self._root.is_dir():
+                self._root = Path(tempfile.mkdtemp(prefix="newslens-app-"))
+                atexit.register(shutil.rmtree, self._root, True)
+            return self._root
+
+    def batch_folder(self) -> Path:
+        """A new folder for one batch's results; the oldest beyond ``keep_batches`` are deleted."""
+        folder = Path(tempfile.mkdtemp(prefix="batch-", dir=self.root()))
+        with self._lock:
+            self._batches.append(folder)
+            while len(self._batches) > self.keep_batches:
+                shutil.rmtree(self._batches.popleft(), ignore_errors=True)
+        return folder
+
+    def plots_folder(self, key: str, make) -> Path:
+        """The folder of plots for ``key``, made once by ``make(folder)`` and then reused."""
+        folder = self.root() / f"plots-{key}"
+        if folder.is_dir():
+            return folder
+        staging = Path(tempfile.mkdtemp(prefix=".plots-", dir=self.root()))
+        try:
+            make(staging)
+            with self._lock:
+                if folder.is_dir():  # made meanwhile by a concurrent view
+                    shutil.rmtree(staging, ignore_errors=True)
+                    return folder
+                os.replace(staging, folder)  # whole: a reader never sees half-written plots
+                self._plots.append(folder)
+                while len(self._plots) > self.keep_plots:
+                    shutil.rmtree(self._plots.popleft(), ignore_errors=True)
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
+        return folder
+
+
+SCRATCH = Scratch()
+
+
 # --- batch -------------------------------------------------------------------------------
 def run_batch(predictor: Predictor, path: str, progress=None) -> dict[str, Any]:
     """Predict every readable row of a CSV/JSONL upload; list the rows that could not be read."""
@@ -182,9 +335,11 @@ def run_batch(predictor: Predictor, path: str, progress=None) -> dict[str, Any]:
 
     records, problems = read_records_lenient(path)
     skipped = [f"line {p.line}: {p.field + ': ' if p.field else ''}{p.message}" if p.line else p.message for p in problems]
-    if len(records) > BATCH_LIMIT:
-        skipped.append(f"only the first {BATCH_LIMIT} articles were processed ({len(records)} in the file)")
-        records = records[:BATCH_LIMIT]
+    limit = limits.MAX_BATCH_ARTICLES
+    if len(records) > limit:
+        skipped.append(f"only the first {limit:,} articles were processed ({len(records):,} in the file; the limit "
+                       f"is NEWSLENS_MAX_BATCH_ARTICLES on the server)")
+        records = records[:limit]
     rows = []
     for start in range(0, len(records), BATCH_CHUNK):
         chunk = records[start : start + BATCH_CHUNK]
@@ -197,7 +352,7 @@ def run_batch(predictor: Predictor, path: str, progress=None) -> dict[str, Any]:
                 "topics": "|".join(p.topics.labels), "keywords": "|".join(k.phrase for k in p.keywords[:SHOWN_KEYWORDS]),
                 "summary": p.summary.text, "_full": p.to_dict(),
             })
-    out_dir = Path(tempfile.mkdtemp(prefix="newslens-batch-"))
+    out_dir = SCRATCH.batch_folder()
     csv_path, jsonl_path = out_dir / "newslens_results.csv", out_dir / "newslens_results.jsonl"
     columns = ["id", "title", "type", "type_probability", "topics", "keywords", "summary"]
     with open(csv_path, "w", encoding="utf-8-sig", newline="") as f:  # BOM: Excel opens it as UTF-8
@@ -236,8 +391,9 @@ def model_overview(predictor: Predictor) -> tuple[str, list[list[Any]], list[str
     config = bundle.read_config(predictor.info.path, verify=False)  # when and how it was registered
     registry = config.get("registry", {})
     labels = predictor.labels
+    # The bundle's name and version, never its folder: the page must not show the server's paths.
     lines = [f"### {predictor.info.name} · version {predictor.info.version} · {predictor.info.kind}",
-             f"Folder: `{predictor.info.path}`  ", f"Created: {config.get('created', '?')}  ",
+             f"Created: {config.get('created', '?')}  ",
              f"Registry: {json.dumps(registry.get('status', 'not registered'))}, parent {registry.get('parent') or '-'}  ",
              f"Type labels: {', '.join(labels.types)}  ",
              f"Topic labels: {len(labels.topics)}", "", "#### Training data", "",
@@ -246,17 +402,21 @@ def model_overview(predictor: Predictor) -> tuple[str, list[list[Any]], list[str
         lines.append(f"| {data_file_name(f)} | {f.get('records', '?')} | `{f['sha256'][:SHA_SHOWN]}` |")
     metrics = predictor.metrics
     lines += ["", "#### Metrics", "", metrics_table(metrics), breakdown_section(metrics, heading="####")]
-    images = []
-    out = Path(tempfile.mkdtemp(prefix="newslens-model-"))
-    for name, m in metrics.items():
-        if m.get("type") and plot_confusion(m, out / "confusion.png", f"Type confusion matrix ({name})"):
-            images.append(str(out / "confusion.png"))
-            break
-    type_m = next((m for m in metrics.values() if m.get("type")), {})
-    topic_m = next((m for m in metrics.values() if m.get("topics")), {})
-    if plot_per_class({}, {"type": type_m.get("type"), "topics": topic_m.get("topics")}, out / "per_class.png",
-                      names=("", "this model"), title="(evaluation data)"):
-        images.append(str(out / "per_class.png"))
+
+    def make_plots(out: Path) -> None:
+        for name, m in metrics.items():
+            if m.get("type") and plot_confusion(m, out / "confusion.png", f"Type confusion matrix ({name})"):
+                break
+        type_m = next((m for m in metrics.values() if m.get("type")), {})
+        topic_m = next((m for m in metrics.values() if m.get("topics")), {})
+        plot_per_class({}, {"type": type_m.get("type"), "topics": topic_m.get("topics")}, out / "per_class.png",
+                       names=("", "this model"), title="(evaluation data)")
+
+    # Plots depend only on the bundle and its metrics: drawn once, then every view reuses them.
+    key = hashlib.sha256(json.dumps([predictor.info.path, predictor.info.version, metrics], sort_keys=True,
+                                    default=str).encode("utf-8")).hexdigest()[:PLOT_KEY_HEX]
+    out = SCRATCH.plots_folder(key, make_plots)
+    images = [str(out / name) for name in ("confusion.png", "per_class.png") if (out / name).is_file()]
     return "\n".join(lines), metric_rows(metrics), images
 
 
@@ -276,11 +436,49 @@ def count_corrections(path: Path | None = None) -> int:
 _corrections_lock = threading.Lock()
 
 
-def save_correction(text: str, title: str, type_label: str | None, topics: list[str] | None, summary: str | None,
-                    model_version: str, path: Path | None = None) -> dict[str, Any]:
-    """Append one corrected article, in the shared data schema, to the corrections file."""
-    if not text or not text.strip():
+def check_correction(text: Any, title: Any, type_label: Any, topics: Any, summary: Any,
+                     labels: Labels | None = None) -> None:
+    """Refuse a correction that the retraining data must not take: a field over its limit (the
+    data reader's limits, so the file always reads back), or a label the model does not give."""
+    if not isinstance(text, str) or not has_visible_text(text):
         raise ValueError("Analyse an article first: there is no text to correct.")
+    fields = (("article text", text, "MAX_TEXT_CHARS"), ("headline", title, "MAX_TITLE_CHARS"),
+              ("edited summary", summary, "MAX_SUMMARY_CHARS"), ("type label", type_label, "MAX_LABEL_CHARS"))
+    for what, value, limit_name in fields:
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"the {what} must be text, not {type(value).__name__}.")
+        if value and len(value) > getattr(limits, limit_name):
+            raise ValueError(over_limit(what, len(value), limit_name))
+    if topics is not None:
+        if not isinstance(topics, (list, tuple)) or not all(isinstance(t, str) for t in topics):
+            raise TypeError("the topics must be a list of topic labels.")
+        if len(topics) > limits.MAX_LABELS:
+            raise ValueError(over_limit("list of topics", len(topics), "MAX_LABELS", unit="labels"))
+        for topic in topics:
+            if len(topic) > limits.MAX_LABEL_CHARS:
+                raise ValueError(over_limit("topic label", len(topic), "MAX_LABEL_CHARS"))
+    if labels is not None:
+        if type_label and type_label not in labels.types:
+            raise ValueError(f"unknown type {type_label[:ERROR_ECHO_CHARS]!r}: pick one of the model's types.")
+        unknown = [t for t in topics or [] if t not in labels.topics]
+        if unknown:
+            raise ValueError(f"unknown topic {unknown[0][:ERROR_ECHO_CHARS]!r}: pick the model's topics.")
+    for what, value in (("article text", text), ("headline", title), ("edited summary", summary)):
+        try:
+            (value or "").encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(f"the {what} holds characters that are not Unicode text (unpaired surrogates).") from None
+
+
+def save_correction(text: str, title: str, type_label: str | None, topics: list[str] | None, summary: str | None,
+                    model_version: str, path: Path | None = None, labels: Labels | None = None) -> dict[str, Any]:
+    """Append one corrected article, in the shared data schema, to the corrections file.
+
+    Checked first (``check_correction``; with ``labels``, only the model's own labels). The
+    line is written whole or not at all, and the file stops growing at
+    ``limits.MAX_CORRECTIONS_BYTES``: corrections can neither break nor fill the retraining data.
+    """
+    check_correction(text, title, type_label, topics, summary, labels)
     path = path or corrections_path()
     now = datetime.now(timezone.utc)
     record = {
@@ -291,15 +489,32 @@ def save_correction(text: str, title: str, type_label: str | None, topics: list[
         "title": title or "",
         "text": text,
         "type": type_label or None,
-        "topics": list(topics) if topics else None,
+        "topics": list(dict.fromkeys(topics)) if topics else None,
         "tags": None,
         "summary": summary.strip() if summary and summary.strip() else None,
     }
+    data = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
     path.parent.mkdir(parents=True, exist_ok=True)
-    line = json.dumps(record, ensure_ascii=False) + "\n"
-    with _corrections_lock, open(path, "a", encoding="utf-8") as f:  # append only, never rewrite
-        f.write(line)
-        f.flush()
+    with _corrections_lock:  # append only, never rewrite
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":  # a hand-edited file without a final newline
+                data = b"\n" + data
+            if size + len(data) > limits.MAX_CORRECTIONS_BYTES:
+                raise ValueError(
+                    f"The corrections file is full ({size / 2**20:,.1f} MB; the limit is "
+                    f"{limits.MAX_CORRECTIONS_BYTES / 2**20:,.0f} MB, NEWSLENS_MAX_CORRECTIONS_BYTES on the server): "
+                    "retrain on it and move it away, then save again.")
+            try:
+                written = os.write(fd, data)
+                if written != len(data):
+                    raise OSError(f"only {written} of {len(data)} bytes were written")
+            except OSError:
+                os.ftruncate(fd, size)  # no half line left for retraining to trip on
+                raise
+        finally:
+            os.close(fd)
     return record
 
 
@@ -327,13 +542,13 @@ def _analyse_tab(models: Models, model_choice: gr.Dropdown) -> AnalyseTab:
     empty = (EMPTY_MESSAGE, None, None, [], "", [], [], [], "", "")
 
     def analyse(text: str, title: str, model_choice: str):
-        if not text or not text.strip():
+        if not isinstance(text, str) or not text.strip():
             return empty
         try:
             predictor = models.get(model_choice)
-            a = analyse_article(predictor, text, title or "")
+            a = analyse_article(predictor, text, title if isinstance(title, str) else "")
         except (ValueError, TypeError, bundle.BundleError) as e:
-            return (f"⚠️ {e}",) + empty[1:]
+            return (f"⚠️ {models.public(str(e))}",) + empty[1:]
         r = a["result"]
         return (a["message"], a["type_scores"], a["topic_scores"], a["keywords"], a["summary"], a["highlighted"],
                 a["why"], a["why_terms"], r.type.label, json.dumps(r.topics.labels, ensure_ascii=False))
@@ -342,12 +557,13 @@ def _analyse_tab(models: Models, model_choice: gr.Dropdown) -> AnalyseTab:
         if not file:
             return gr.update(), gr.update(), ""
         try:
-            title, text = read_document(file)
+            doc = load_document(file)
         except DocumentError as e:
-            return gr.update(), gr.update(), f"⚠️ {e}"
-        if not text.strip():
+            return gr.update(), gr.update(), f"⚠️ {models.public(str(e))}"
+        if not doc.text.strip():
             return gr.update(), gr.update(), "⚠️ The file has no text."
-        return text, title, f"Loaded {Path(file).name}: {len(text):,} characters. Press **Analyse**."
+        message = f"Loaded {Path(file).name}: {len(doc.text):,} characters. Press **Analyse**."
+        return doc.text, doc.title, "\n\n".join([message] + [f"ℹ️ {n}" for n in doc.notes])
 
     predicted_type = gr.State("")
     predicted_topics = gr.State("[]")
@@ -356,8 +572,9 @@ def _analyse_tab(models: Models, model_choice: gr.Dropdown) -> AnalyseTab:
             with gr.Column(scale=3):
                 upload = gr.File(label="Upload an article (.txt, .html, .docx)", file_types=list(DOCUMENT_SUFFIXES),
                                  type="filepath")
-                title = gr.Textbox(label="Headline (optional)", lines=1)
-                article = gr.Textbox(label="Article", lines=14, placeholder="Dán bài báo vào đây…", max_length=MAX_TEXT_CHARS)
+                title = gr.Textbox(label="Headline (optional)", lines=1, max_length=limits.MAX_TITLE_CHARS)
+                article = gr.Textbox(label="Article", lines=14, placeholder="Dán bài báo vào đây…",
+                                     max_length=limits.MAX_TEXT_CHARS)
                 with gr.Row():
                     analyse_btn = gr.Button("Analyse", variant="primary")
                     clear_btn = gr.ClearButton(value="Clear")
@@ -394,7 +611,7 @@ def _batch_tab(models: Models, model_choice: gr.Dropdown) -> None:
         try:
             out = run_batch(models.get(model_choice), file, progress)
         except (ValueError, TypeError, bundle.BundleError) as e:
-            return f"⚠️ {e}", None, None, None
+            return f"⚠️ {models.public(str(e))}", None, None, None
         msg = f"Processed {len(out['rows'])} article(s)."
         if out["skipped"]:
             msg += f"\n\n**{len(out['skipped'])} row(s) could not be read** (the others were processed):\n" + \
@@ -421,7 +638,7 @@ def _model_tab(demo: gr.Blocks, models: Models, model_choice: gr.Dropdown) -> No
         try:
             text, table, images = model_overview(models.get(model_choice))
         except (ValueError, bundle.BundleError) as e:
-            return f"⚠️ {e}", [], []
+            return f"⚠️ {models.public(str(e))}", [], []
         return text, table, images
 
     with gr.Tab("Model"):
@@ -434,8 +651,11 @@ def _model_tab(demo: gr.Blocks, models: Models, model_choice: gr.Dropdown) -> No
 
 
 def corrections_message() -> str:
-    path = corrections_path()
-    return f"**{count_corrections(path)}** correction(s) waiting in `{path}` (`newslens retrain --data {path}`)."
+    # Named from $NEWSLENS_HOME, not by the server's folder: the page does not show server paths.
+    path = f"$NEWSLENS_HOME/{CORRECTIONS_FILE}"
+    return (f"**{count_corrections()}** correction(s) waiting in `{path}` (`newslens retrain --data {path}`). "
+            f"Limits: text {limits.MAX_TEXT_CHARS:,}, headline {limits.MAX_TITLE_CHARS:,} and summary "
+            f"{limits.MAX_SUMMARY_CHARS:,} characters.")
 
 
 def prefill_choices(predictor: Predictor, type_label: str, topics_json: str) -> tuple[dict, dict]:
@@ -450,9 +670,9 @@ def _corrections_tab(models: Models, model_choice: gr.Dropdown, analysed: Analys
     def correct(text: str, title: str, type_label: str, topics: list[str], summary: str, model_choice: str):
         try:
             predictor = models.get(model_choice)
-            save_correction(text, title, type_label, topics, summary, predictor.info.version)
-        except (ValueError, OSError, bundle.BundleError) as e:
-            return f"⚠️ {e}", corrections_message()
+            save_correction(text, title, type_label, topics, summary, predictor.info.version, labels=predictor.labels)
+        except (ValueError, TypeError, OSError, bundle.BundleError) as e:
+            return f"⚠️ {models.public(str(e))}", corrections_message()
         return "✅ Saved. Thank you: it will be used at the next `newslens retrain`.", corrections_message()
 
     def prefill_corrections(type_label: str, topics_json: str, summary: str, model_choice: str):
@@ -464,7 +684,7 @@ def _corrections_tab(models: Models, model_choice: gr.Dropdown, analysed: Analys
                     "to a JSONL file in the training data format.")
         fix_type = gr.Dropdown(label="Correct type", choices=labels.types)
         fix_topics = gr.Dropdown(label="Correct topics", multiselect=True, choices=labels.topics)
-        fix_summary = gr.Textbox(label="Edited summary", lines=4)
+        fix_summary = gr.Textbox(label="Edited summary", lines=4, max_length=limits.MAX_SUMMARY_CHARS)
         with gr.Row():
             prefill_btn = gr.Button("Start from the model's answer")
             save_btn = gr.Button("Save correction", variant="primary")
@@ -480,21 +700,40 @@ def _predict_api(models: Models) -> None:
     def predict_json(text: str) -> str:
         """Analyse articles; returns each result as JSON (Prediction.to_dict()).
 
-        Batched: concurrent API calls are answered by one ``predict_batch`` call.
+        Batched: concurrent API calls are answered by one ``predict_batch`` call. A text over
+        ``limits.MAX_TEXT_CHARS`` is refused (its caller gets an error, the others their answers),
+        so one huge call cannot hold up everyone batched with it.
         """
         texts = list(text)
         out = [""] * len(texts)
-        good = [i for i, t in enumerate(texts) if isinstance(t, str) and t.strip()]
-        for i in set(range(len(texts))) - set(good):
-            out[i] = json.dumps({"error": "text is empty: pass the article text."})
+        good = []
+        for i, t in enumerate(texts):
+            if not isinstance(t, str):
+                out[i] = json.dumps({"error": f"text must be a string, got {type(t).__name__}."})
+            elif not t.strip():
+                out[i] = json.dumps({"error": "text is empty: pass the article text."})
+            elif len(t) > limits.MAX_TEXT_CHARS:
+                out[i] = json.dumps({"error": over_limit("text", len(t), "MAX_TEXT_CHARS")}, ensure_ascii=False)
+            else:
+                good.append(i)
         if good:
             try:
-                results = models.get().predict_batch([texts[i] for i in good])
+                predictor = models.get()
+            except bundle.BundleError as e:
+                for i in good:
+                    out[i] = json.dumps({"error": models.public(str(e))}, ensure_ascii=False)
+                return (out,)
+            try:
+                results = predictor.predict_batch([texts[i] for i in good])
                 for i, r in zip(good, results):
                     out[i] = r.to_json()
-            except (ValueError, TypeError) as e:
+            except (ValueError, TypeError):
+                # One caller's text was refused: answer each on its own, so only that caller gets the error.
                 for i in good:
-                    out[i] = json.dumps({"error": str(e)}, ensure_ascii=False)
+                    try:
+                        out[i] = predictor.predict(texts[i]).to_json()
+                    except (ValueError, TypeError) as e:
+                        out[i] = json.dumps({"error": models.public(str(e))}, ensure_ascii=False)
         return (out,)
 
     # API only: one article in, its full JSON result out; concurrent calls share a model call.
@@ -504,7 +743,8 @@ def _predict_api(models: Models) -> None:
 def build_app(source: Predictor | LivePredictor) -> gr.Blocks:
     """The page. ``source`` is a fixed ``Predictor`` or a ``LivePredictor`` that follows the registry."""
     models = Models(source)
-    with gr.Blocks(title="NewsLens") as demo:
+    # gradio keeps uploads and the files it serves in its own cache: clean it on a schedule.
+    with gr.Blocks(title="NewsLens", delete_cache=(GRADIO_CACHE_CLEAN_EVERY_S, GRADIO_CACHE_MAX_AGE_S)) as demo:
         model_choice = _header(models)
         analysed = _analyse_tab(models, model_choice)
         _batch_tab(models, model_choice)
@@ -524,14 +764,21 @@ CSS = """
 """
 
 
+def queued(demo: gr.Blocks) -> gr.Blocks:
+    """``demo`` with the request queue ``launch`` serves it with (tests and benchmarks too)."""
+    return demo.queue(default_concurrency_limit=ANALYSE_CONCURRENCY, max_size=QUEUE_MAX_SIZE)
+
+
+def launch_options() -> dict[str, Any]:
+    """What ``launch`` passes to gradio besides host and port: theme, CSS and the upload limit."""
+    return {"theme": theme(), "css": CSS, "max_file_size": limits.MAX_UPLOAD_BYTES}
+
+
 def launch(model: str | None = None, host: str = "127.0.0.1", port: int = 7860, **kwargs) -> None:
     # With no model named, follow the registry: a promoted model is served without a restart.
     source = Predictor.load(model) if model else LivePredictor()
-    log.info("serving %s on http://%s:%d", (source if model else source.get()).info.path, host, port)
-    demo = build_app(source)
-    demo.queue(default_concurrency_limit=ANALYSE_CONCURRENCY, max_size=QUEUE_MAX_SIZE).launch(
-        server_name=host, server_port=port, theme=theme(), css=CSS,
-        max_file_size=MAX_UPLOAD_BYTES, **kwargs)
+    log.info("serving %s on http://%s:%d", (source if model else source.get()).info.path, host, port)  # the operator's log
+    queued(build_app(source)).launch(server_name=host, server_port=port, **{**launch_options(), **kwargs})
 
 
 if __name__ == "__main__":

@@ -3,8 +3,12 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import shutil
+import tempfile
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -13,7 +17,8 @@ gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import handle_file  # noqa: E402
 
 from serve import app as app_module  # noqa: E402
-from serve.app import build_app, examples, highlighted_article, theme  # noqa: E402
+from model import limits  # noqa: E402
+from serve.app import build_app, bundle_label, examples, highlighted_article, launch_options, queued  # noqa: E402
 from serve.documents import DocumentError, read_document  # noqa: E402
 
 SPORTS = "Đội tuyển bóng đá giành chiến thắng trong trận đấu. Cầu thủ ghi bàn thắng quyết định ở phút cuối."
@@ -30,10 +35,9 @@ def app_home(tmp_path_factory):
 def client(predictor, app_home):
     mp = pytest.MonkeyPatch()
     mp.setenv("NEWSLENS_HOME", str(app_home))  # corrections are written here
-    demo = build_app(predictor)
-    demo.queue(default_concurrency_limit=4)
+    demo = queued(build_app(predictor))  # as `newslens serve` launches it: same queue, upload limit
     _, url, _ = demo.launch(server_name="127.0.0.1", server_port=None, prevent_thread_lock=True,
-                            quiet=True, theme=theme())
+                            quiet=True, **launch_options())
     try:
         yield gradio_client.Client(url, verbose=False)
     finally:
@@ -41,8 +45,13 @@ def client(predictor, app_home):
         mp.undo()
 
 
+def choice(predictor) -> str:
+    """The model picker's entry for a bundle: its name and version (never its folder)."""
+    return bundle_label(predictor.info.name, predictor.info.version)
+
+
 def analyse(client, predictor, text, title=""):
-    return client.predict(text, title, predictor.info.path, api_name="/analyse")
+    return client.predict(text, title, choice(predictor), api_name="/analyse")
 
 
 def test_every_event_has_an_api_name(client):
@@ -119,7 +128,7 @@ def test_batch_processes_good_rows_and_lists_bad_ones(client, predictor, tmp_pat
         w.writerow(["a", "Bóng đá", SPORTS])
         w.writerow(["b", "", ""])  # no text: listed, not fatal
         w.writerow(["c", "", "Ngân hàng giảm lãi suất cho doanh nghiệp vay vốn."])
-    message, preview, csv_out, jsonl_out = client.predict(handle_file(str(path)), predictor.info.path, api_name="/batch")
+    message, preview, csv_out, jsonl_out = client.predict(handle_file(str(path)), choice(predictor), api_name="/batch")
     assert "Processed 2 article(s)" in message and "line 3" in message
     assert [row[0] for row in preview["data"]] == ["a", "c"]
     with open(csv_out, encoding="utf-8-sig") as f:
@@ -130,7 +139,7 @@ def test_batch_processes_good_rows_and_lists_bad_ones(client, predictor, tmp_pat
 
 
 def test_model_tab_shows_metrics_and_plots(client, predictor):
-    text, table, images = client.predict(predictor.info.path, api_name="/model_info")
+    text, table, images = client.predict(choice(predictor), api_name="/model_info")
     assert predictor.info.name in text and "Training data" in text
     assert isinstance(images, list)
 
@@ -175,7 +184,7 @@ def test_corrections_are_appended_in_the_training_schema(client, predictor, app_
     from training.data import read_records
 
     for label in ("Kinh doanh", "Thể thao"):
-        message, count = client.predict(SPORTS, "Tiêu đề", label, [], "Tóm tắt đã sửa.", predictor.info.path,
+        message, count = client.predict(SPORTS, "Tiêu đề", label, [], "Tóm tắt đã sửa.", choice(predictor),
                                         api_name="/save_correction")
         assert "Saved" in message
     path = app_home / app_module.CORRECTIONS_FILE
@@ -267,11 +276,11 @@ def test_app_builds_on_a_transformer_bundle(transformer_predictor, tmp_path, mon
 def test_corrections_prefill_gives_the_transformers_labels(transformer_predictor, tmp_path, monkeypatch):
     monkeypatch.setenv("NEWSLENS_HOME", str(tmp_path))
     demo = build_app(transformer_predictor)
-    analysed = _event(demo, "analyse")(SPORTS, "Bóng đá", transformer_predictor.info.path)
+    analysed = _event(demo, "analyse")(SPORTS, "Bóng đá", choice(transformer_predictor))
     predicted_type, predicted_topics = analysed[-2:]
     assert predicted_type in transformer_predictor.labels.types
     fix_type, fix_topics, fix_summary = _event(demo, "prefill_correction")(
-        predicted_type, predicted_topics, analysed[SUMMARY], transformer_predictor.info.path)
+        predicted_type, predicted_topics, analysed[SUMMARY], choice(transformer_predictor))
     assert fix_type["choices"] == transformer_predictor.labels.types and fix_type["value"] == predicted_type
     assert fix_topics["choices"] == transformer_predictor.labels.topics
     assert fix_topics["value"] == json.loads(predicted_topics) and set(fix_topics["value"]) <= set(fix_topics["choices"])
@@ -293,3 +302,187 @@ def test_metric_rows_follow_the_one_metric_schema():
     rows = app_module.metric_rows({"eval.jsonl": result, "none.jsonl": {"n": 0, "type": None}})
     assert [(r[1], r[2]) for r in rows] == [(t, METRIC_NAMES[k]) for t, keys in TASK_METRICS.items() for k in keys]
     assert all(r[0] == "eval.jsonl" and r[3] == 0.5 and r[4] == "0.2500 – 0.7500" and r[5] == 2 for r in rows)
+
+
+# --- hardened inputs (issue 15): limits, no server paths, bounded temporary files -------------------------
+def test_uploads_over_the_limit_and_path_traversal_are_refused(client, tmp_path):
+    import httpx
+
+    url = client.src.rstrip("/")
+    too_big = b"a" * (limits.MAX_UPLOAD_BYTES + 1024 * 1024)  # 6 MB
+    response = httpx.post(f"{url}/gradio_api/upload", files={"files": ("big.txt", too_big)}, timeout=60)
+    assert response.status_code == 413
+    (tmp_path / "big.txt").write_bytes(too_big)
+    with pytest.raises(ValueError, match="maximum file size"):  # gradio_client refuses it before sending
+        client.predict(handle_file(str(tmp_path / "big.txt")), api_name="/load_document")
+    # An upload named to climb out of gradio's cache lands inside it, under its own name only.
+    response = httpx.post(f"{url}/gradio_api/upload", files={"files": ("../../../evil.txt", b"x")}, timeout=60)
+    assert response.status_code == 200
+    stored = Path(response.json()[0])
+    assert stored.name == "evil.txt" and ".." not in stored.parts
+    # Files outside what the app serves are not served, the bundle's included.
+    for path in ("/etc/passwd", "../../../../etc/passwd"):
+        assert httpx.get(f"{url}/gradio_api/file={path}", timeout=60).status_code in (403, 404)
+
+
+def test_the_server_binds_localhost_by_default():
+    import inspect
+
+    assert inspect.signature(app_module.launch).parameters["host"].default == "127.0.0.1"
+
+
+def test_server_paths_are_never_shown(client, predictor, bundle_dir):
+    api = json.dumps(client.view_api(print_info=False, return_format="dict"), ensure_ascii=False)
+    assert predictor.info.path not in api and str(bundle_dir) not in api
+    assert choice(predictor) in api  # the picker offers the bundle by name and version
+    text, _, _ = client.predict(choice(predictor), api_name="/model_info")
+    assert predictor.info.path not in text and str(bundle_dir) not in text
+    assert f"### {predictor.info.name} · version {predictor.info.version}" in text
+    # An unknown choice: refused by the picker, whose message lists names, not folders.
+    with pytest.raises(Exception) as refused:
+        client.predict(SPORTS, "", "/no/such/model", api_name="/analyse")
+    assert choice(predictor) in str(refused.value) and predictor.info.path not in str(refused.value)
+    models = app_module.Models(predictor)
+    with pytest.raises(ValueError) as unknown:
+        models.get("no such model")
+    assert choice(predictor) in str(unknown.value) and predictor.info.path not in str(unknown.value)
+    _, count = client.predict(SPORTS, "", None, [], "", choice(predictor), api_name="/save_correction")
+    assert "$NEWSLENS_HOME/corrections.jsonl" in count
+
+
+def test_a_damaged_registry_bundle_is_named_not_located(bundle_dir, tmp_path, monkeypatch):
+    from model.predictor import LivePredictor
+
+    home = tmp_path / "home"
+    shutil.copytree(bundle_dir, home / "v0001")
+    shutil.copytree(bundle_dir, home / "v0002")
+    (home / "v0002" / "config.json").write_text("[]", encoding="utf-8")  # damaged
+    (home / "CURRENT").write_text("v0001", encoding="utf-8")
+    monkeypatch.setenv("NEWSLENS_HOME", str(home))
+    demo = build_app(LivePredictor())
+    models = app_module.Models(LivePredictor())
+    assert "v0002" in models.choices() and not any(str(tmp_path) in c for c in models.choices())
+    for api_name, args in (("analyse", (SPORTS, "", "v0002")), ("model_info", ("v0002",))):
+        message = _event(demo, api_name)(*args)[0]
+        assert message.startswith("⚠️") and "v0002" in message and str(tmp_path) not in message
+    assert models.public(f"{home}/v0002/weights.npz: damaged; {tmp_path}/elsewhere/x.json") == \
+        "v0002/weights.npz: damaged; …/x.json"
+    assert models.public("see https://example.org/a/b") == "see https://example.org/a/b"
+
+
+def test_predict_refuses_a_text_over_the_limit_without_holding_up_the_others(client, predictor, monkeypatch):
+    monkeypatch.setattr(limits, "MAX_TEXT_CHARS", 2_000)
+    texts = [SPORTS * 40] + [f"{SPORTS} Trận {i}." for i in range(6)]  # the first is 4,000+ characters
+    with ThreadPoolExecutor(max_workers=len(texts)) as pool:
+        outs = list(pool.map(lambda t: json.loads(client.predict(t, api_name="/predict")), texts))
+    assert "2,000" in outs[0]["error"] and "NEWSLENS_MAX_TEXT_CHARS" in outs[0]["error"]
+    assert all(o["type"]["label"] == predictor.predict(SPORTS).type.label for o in outs[1:])
+    assert "error" in json.loads(client.predict("\u200b\u200b", api_name="/predict"))  # invisible: its own error
+
+
+def test_analyse_cuts_text_and_headline_over_their_limits_with_a_note(client, predictor, monkeypatch):
+    monkeypatch.setattr(limits, "MAX_TEXT_CHARS", 500)
+    monkeypatch.setattr(limits, "MAX_TITLE_CHARS", 20)
+    out = analyse(client, predictor, SPORTS * 20, "Bóng đá " * 10)
+    assert out[TYPE]["label"]
+    assert "first 500 were analysed" in out[MESSAGE] and "NEWSLENS_MAX_TEXT_CHARS" in out[MESSAGE]
+    assert "first 20 were analysed" in out[MESSAGE] and "NEWSLENS_MAX_TITLE_CHARS" in out[MESSAGE]
+
+
+def test_an_uploaded_text_over_the_limit_is_loaded_cut_with_a_note(client, tmp_path, monkeypatch):
+    monkeypatch.setattr(limits, "MAX_TEXT_CHARS", 300)
+    (tmp_path / "long.txt").write_text(SPORTS * 10, encoding="utf-8")
+    text, _, message = client.predict(handle_file(str(tmp_path / "long.txt")), api_name="/load_document")
+    assert len(text) == 300 and "NEWSLENS_MAX_TEXT_CHARS" in message
+
+
+def _corrections_bytes(app_home) -> bytes:
+    path = app_home / app_module.CORRECTIONS_FILE
+    return path.read_bytes() if path.exists() else b""
+
+
+@pytest.mark.parametrize("field, limit_name", [(0, "MAX_TEXT_CHARS"), (1, "MAX_TITLE_CHARS"),
+                                               (4, "MAX_SUMMARY_CHARS")])
+def test_corrections_over_a_limit_are_refused_and_nothing_is_written(client, predictor, app_home, monkeypatch,
+                                                                      field, limit_name):
+    monkeypatch.setattr(limits, limit_name, 100)
+    args = [SPORTS, "Tiêu đề", predictor.labels.types[0], [], "Tóm tắt.", choice(predictor)]
+    args[field] = "Bóng đá " * 50  # 400 characters
+    before = _corrections_bytes(app_home)
+    message, _ = client.predict(*args, api_name="/save_correction")
+    assert message.startswith("⚠️") and f"NEWSLENS_{limit_name}" in message and "100" in message
+    assert _corrections_bytes(app_home) == before
+
+
+def test_corrections_take_only_the_models_labels(client, predictor, app_home, monkeypatch):
+    before = _corrections_bytes(app_home)
+    bad = [("Không có nhãn này", []), (None, ["no such topic"]), ("x" * 10_000, [])]
+    for type_label, topics in bad:
+        with pytest.raises(Exception):  # the pickers refuse values they do not offer
+            client.predict(SPORTS, "", type_label, topics, "", choice(predictor), api_name="/save_correction")
+    # save_correction itself (the API's last line of defence) checks them as well
+    labels = predictor.labels
+    for type_label, topics in bad + [(None, labels.topics[:1] * (limits.MAX_LABELS + 1))]:
+        with pytest.raises(ValueError):
+            app_module.save_correction(SPORTS, "", type_label, topics, None, "v", path=app_home / "x.jsonl",
+                                       labels=labels)
+    with pytest.raises(ValueError, match="no text"):
+        app_module.save_correction("\u200b\ufeff", "", None, None, None, "v", path=app_home / "x.jsonl")
+    with pytest.raises(ValueError, match="not Unicode"):
+        app_module.save_correction(SPORTS + "\ud800", "", None, None, None, "v", path=app_home / "x.jsonl")
+    assert _corrections_bytes(app_home) == before and not (app_home / "x.jsonl").exists()
+
+
+def test_the_corrections_file_stops_at_its_limit_and_never_holds_half_a_line(predictor, tmp_path, monkeypatch):
+    from training.data import read_records
+
+    path = tmp_path / "corrections.jsonl"
+    path.write_text(json.dumps({"text": SPORTS}, ensure_ascii=False), encoding="utf-8")  # no final newline
+    app_module.save_correction(SPORTS, "Tiêu đề", predictor.labels.types[0], None, None, "v", path=path)
+    assert [r.type for r in read_records(path)] == [None, predictor.labels.types[0]]
+    monkeypatch.setattr(limits, "MAX_CORRECTIONS_BYTES", path.stat().st_size + 100)
+    full = path.read_bytes()
+    with pytest.raises(ValueError, match="full.*NEWSLENS_MAX_CORRECTIONS_BYTES"):
+        app_module.save_correction(SPORTS, "", None, None, None, "v", path=path)
+    assert path.read_bytes() == full
+    monkeypatch.setattr(limits, "MAX_CORRECTIONS_BYTES", 10**9)
+    real_write = os.write
+    monkeypatch.setattr(os, "write", lambda fd, data: real_write(fd, data[: len(data) // 2]))  # a full disk
+    with pytest.raises(OSError):
+        app_module.save_correction(SPORTS, "", None, None, None, "v", path=path)
+    assert path.read_bytes() == full  # the half line was taken back
+
+
+def test_batch_over_the_article_limit_processes_the_first_ones_and_says_so(client, predictor, tmp_path, monkeypatch):
+    monkeypatch.setattr(limits, "MAX_BATCH_ARTICLES", 2)
+    path = tmp_path / "three.jsonl"
+    path.write_text("".join(json.dumps({"id": str(i), "text": f"{SPORTS} {i}"}, ensure_ascii=False) + "\n"
+                            for i in range(3)), encoding="utf-8")
+    message, preview, _, _ = client.predict(handle_file(str(path)), choice(predictor), api_name="/batch")
+    assert "Processed 2 article(s)" in message and "NEWSLENS_MAX_BATCH_ARTICLES" in message
+    assert [row[0] for row in preview["data"]] == ["0", "1"]
+
+
+def test_temporary_folders_stay_bounded(predictor, tmp_path, monkeypatch):
+    # Every batch download and Model-tab view left a folder in the temp directory (25 calls, 25 folders).
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    scratch = app_module.Scratch(keep_batches=3, keep_plots=2)
+    monkeypatch.setattr(app_module, "SCRATCH", scratch)
+    data = tmp_path / "batch.jsonl"
+    data.write_text(json.dumps({"id": "a", "text": SPORTS}, ensure_ascii=False) + "\n", encoding="utf-8")
+    for _ in range(25):
+        out = app_module.run_batch(predictor, str(data))
+        _, _, images = app_module.model_overview(predictor)
+    folders = [p for p in temp.rglob("*") if p.is_dir()]
+    assert len(folders) <= 1 + 3 + 1, folders  # the app's folder, the last 3 batches, one bundle's plots
+    assert Path(out["csv"]).is_file() and Path(out["jsonl"]).is_file()  # the latest results are there
+    assert all(Path(i).is_file() for i in images)
+    again = app_module.model_overview(predictor)[2]
+    assert again == images  # the same plots, reused
+
+
+def test_the_app_cleans_gradios_cache_on_a_schedule(predictor, app_home):
+    assert build_app(predictor).delete_cache == (app_module.GRADIO_CACHE_CLEAN_EVERY_S,
+                                                 app_module.GRADIO_CACHE_MAX_AGE_S)
