@@ -53,12 +53,18 @@ def _paragraphs(text: str) -> str:
 
 
 # --- HTML -----------------------------------------------------------------------------------
+_BLOCK, _SKIP, _TITLE = 1, 2, 3
+# What an element means for the text: a block (a paragraph break before and after it), an
+# element whose text is not shown, or the title. libxml2 gives tag names in lower case.
+_TAG_KINDS = {**dict.fromkeys(("p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section", "article",
+                               "figcaption"), _BLOCK),
+              **dict.fromkeys(("script", "style", "noscript", "template", "head"), _SKIP), "title": _TITLE}
+
+
 class _TextTarget:
     """Visible text of an HTML page, one paragraph per block element: an lxml parser target
-    (start/end/data events; no tree is built, so memory stays that of the text)."""
-
-    BLOCKS = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section", "article", "figcaption"}
-    SKIP = {"script", "style", "noscript", "template", "head"}
+    (start/end/data events; no tree is built, so memory stays that of the text). Called once per
+    tag and text node, so each call does as little as it can."""
 
     def __init__(self) -> None:
         self.parts: list[str] = []
@@ -67,31 +73,32 @@ class _TextTarget:
         self.in_title = 0
 
     def start(self, tag, attrib):
-        tag = tag.lower() if isinstance(tag, str) else ""
-        if tag in self.SKIP:
-            self.skipping += 1
-        if tag == "title":
-            self.in_title += 1
-        if tag in self.BLOCKS:
+        kind = _TAG_KINDS.get(tag)
+        if kind is None:
+            return
+        if kind == _BLOCK:
             self.parts.append("\n")
+        elif kind == _SKIP:
+            self.skipping += 1
+        else:
+            self.in_title += 1
 
     def end(self, tag):
-        tag = tag.lower() if isinstance(tag, str) else ""
-        if tag in self.SKIP and self.skipping:
-            self.skipping -= 1
-        if tag == "title" and self.in_title:
-            self.in_title -= 1
-        if tag in self.BLOCKS:
+        kind = _TAG_KINDS.get(tag)
+        if kind is None:
+            return
+        if kind == _BLOCK:
             self.parts.append("\n")
+        elif kind == _SKIP:
+            self.skipping -= self.skipping > 0
+        else:
+            self.in_title -= self.in_title > 0
 
     def data(self, data):
         if self.in_title:
             self.title.append(data)
         elif not self.skipping:
             self.parts.append(data)
-
-    def comment(self, text):  # comments are not text
-        pass
 
     def close(self):
         return " ".join("".join(self.title).split()), _paragraphs("".join(self.parts))
