@@ -486,3 +486,16 @@ def test_temporary_folders_stay_bounded(predictor, tmp_path, monkeypatch):
 def test_the_app_cleans_gradios_cache_on_a_schedule(predictor, app_home):
     assert build_app(predictor).delete_cache == (app_module.GRADIO_CACHE_CLEAN_EVERY_S,
                                                  app_module.GRADIO_CACHE_MAX_AGE_S)
+
+
+def test_a_docx_bomb_and_quadratic_html_uploaded_to_the_page(client, tmp_path, monkeypatch):
+    from test_documents import finishes, paragraph, write_docx
+
+    monkeypatch.setattr(limits, "MAX_INFLATED_BYTES", 1024 * 1024)  # the server runs in this process
+    bomb = write_docx(tmp_path / "bomb.docx", paragraph("Bóng đá " * 100), inflated_bytes=2 * 1024 * 1024)
+    text, title, message = finishes(client.predict, handle_file(str(bomb)), api_name="/load_document")
+    assert "inflates to 2.0 MB" in message and "NEWSLENS_MAX_INFLATED_BYTES" in message
+    assert not isinstance(text, str)  # the article box is left as it was
+    (tmp_path / "attack.html").write_text("<a " * 20000, encoding="utf-8")
+    text, title, message = finishes(client.predict, handle_file(str(tmp_path / "attack.html")), api_name="/load_document")
+    assert message  # answered (an empty page: "no text"), where html.parser took 44 s

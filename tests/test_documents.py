@@ -26,13 +26,13 @@ DOCX_HEAD = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
 DOCX_TAIL = "</w:body></w:document>"
 
 
-def finishes(fn, *args, seconds: float = FINISHES_WITHIN_S):
-    """``fn(*args)`` run in a thread that must end within ``seconds``; its result (or exception)."""
+def finishes(fn, *args, seconds: float = FINISHES_WITHIN_S, **kwargs):
+    """``fn(*args, **kwargs)`` run in a thread that must end within ``seconds``; its result (or exception)."""
     out: dict = {}
 
     def run():
         try:
-            out["result"] = fn(*args)
+            out["result"] = fn(*args, **kwargs)
         except BaseException as e:  # noqa: BLE001 - handed to the test
             out["error"] = e
 
