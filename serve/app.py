@@ -29,14 +29,14 @@ from typing import Any
 import gradio as gr
 
 from model import bundle, limits
-from model.paths import REPO_ROOT, bundles_in, models_home
 from model.interface import Labels
+from model.paths import REPO_ROOT, bundles_in, models_home
 from model.predictor import LivePredictor, Predictor, has_visible_text
 from model.results import Prediction
 from model.text import normalize, split_sentences
 
-from .documents import DocumentError, load_document
 from .documents import SUFFIXES as DOCUMENT_SUFFIXES
+from .documents import DocumentError, load_document
 
 log = logging.getLogger("newslens.serve")
 

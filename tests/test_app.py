@@ -16,8 +16,8 @@ gr = pytest.importorskip("gradio")
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import handle_file  # noqa: E402
 
-from serve import app as app_module  # noqa: E402
 from model import limits  # noqa: E402
+from serve import app as app_module  # noqa: E402
 from serve.app import build_app, bundle_label, examples, highlighted_article, launch_options, queued  # noqa: E402
 from serve.documents import DocumentError, read_document  # noqa: E402
 
