@@ -166,8 +166,15 @@ class Predictor:
         return out
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _cut(text: str, title: str) -> tuple[str, str, list[str]]:
-    """``text`` and ``title`` within their limits, with a warning for each one that was cut."""
+    """``text`` and ``title`` within their limits, with a warning for each one that was cut.
+
+    A lone surrogate (JSON can carry "\\ud800") becomes U+FFFD: no answer quoting it could be
+    encoded as UTF-8."""
+    text, title = _SURROGATE.sub("\ufffd", text), _SURROGATE.sub("\ufffd", title)
     notes = []
     if len(text) > limits.MAX_TEXT_CHARS:
         notes.append(TEXT_CUT_WARNING.format(n=len(text), limit=limits.MAX_TEXT_CHARS))

@@ -455,3 +455,18 @@ def test_invisible_and_broken_strings_are_problems(tmp_path, row, field, message
     path.write_text('{"text": "Dòng tốt."}\n' + json.dumps(row) + "\n", encoding="utf-8")
     (problem,) = problems_of(path)
     assert (problem.line, problem.field) == (2, field) and message in problem.message
+
+
+def test_a_csv_with_a_huge_header_reads_in_linear_time(tmp_path):
+    import time
+
+    columns = 50_000  # a header.count() per column would take minutes
+    path = tmp_path / "d.csv"
+    path.write_text("text," + ",".join(f"c{i}" for i in range(columns)) + "\nBài một." + "," * columns + "\n",
+                    encoding="utf-8")
+    start = time.perf_counter()
+    records, problems = read_records_lenient(path)
+    assert [r.text for r in records] == ["Bài một."] and problems == []
+    strict = problems_of(path)  # every unknown column is a problem, up to the cap
+    assert len(strict) == columns + 1 and "more than 1000 problems" in strict[-1].message
+    assert time.perf_counter() - start < 5

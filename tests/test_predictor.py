@@ -279,3 +279,10 @@ def test_looks_vietnamese_gives_the_old_answers():
         assert looks_vietnamese(text) == _old_looks_vietnamese(text)
 
     check()
+
+
+def test_a_lone_surrogate_cannot_break_the_answer(predictor):
+    result = predictor.predict("Bệnh viện tiếp nhận bệnh nhân \ud800.\nBác sĩ khám \udfff bệnh.", title="Y tế \udc80")
+    assert not re.search("[\ud800-\udfff]", result.to_json())
+    result.to_json().encode("utf-8")  # the API and the CLI send UTF-8
+    assert "\ufffd" in result.summary.text

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import zlib
+from collections import Counter
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -148,8 +149,11 @@ class _Lines:
                 continue
             yield line
 
-    def bad_between(self, first: int, last: int) -> list[tuple[int, str]]:
-        return [(n, m) for n, m in sorted(self.bad.items()) if first <= n <= last]
+    def take_bad(self, last: int) -> list[tuple[int, str]]:
+        """The bad lines up to ``last`` not taken yet, in order (forgotten once taken)."""
+        if not self.bad:
+            return []
+        return [(n, self.bad.pop(n)) for n in sorted(self.bad) if n <= last]
 
 
 class _TooManyProblems(Exception):
@@ -258,7 +262,7 @@ def _json_object(raw: str, lines: _Lines, name: str, problems: list[Problem]) ->
     """The object on this line, or None (with its problem recorded; none for a blank line)."""
     line = lines.n
     if line in lines.bad:
-        problems.append(Problem(name, line, None, lines.bad[line]))
+        problems.append(Problem(name, line, None, lines.bad.pop(line)))
         return None
     if not raw.strip():
         return None
@@ -315,7 +319,7 @@ def _iter_csv(lines: _Lines, name: str, problems: list[Problem]) -> Iterator[tup
                                     "Fix the quotes and read the file again."))
             return
         last = lines.n
-        bad = lines.bad_between(first, last)
+        bad = lines.take_bad(last)
         if bad:
             problems.extend(Problem(name, n, None, m) for n, m in bad)
             if header is None:
@@ -328,7 +332,7 @@ def _iter_csv(lines: _Lines, name: str, problems: list[Problem]) -> Iterator[tup
             continue  # a blank line
         if header is None:
             header = row
-            duplicates = sorted({h for h in header if header.count(h) > 1})
+            duplicates = sorted(h for h, n in Counter(header).items() if n > 1)
             if duplicates:
                 problems.append(Problem(name, first, None, f"column(s) {', '.join(map(repr, duplicates))} appear more "
                                         "than once in the header; the file was not read"))
