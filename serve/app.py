@@ -93,6 +93,14 @@ SHA_SHOWN = 16  # hex digits of a training file's sha256 in the Model tab: enoug
 METRIC_DIGITS = 4  # decimals of the Model tab's metrics table
 
 
+def api_json(result: Prediction) -> str:
+    """A result as the API returns it: the bundle named by its folder's name, not by where
+    it lies on the server (``Prediction.to_json`` keeps the full path for Python callers)."""
+    d = result.to_dict()
+    d["model"]["path"] = Path(d["model"]["path"]).name
+    return json.dumps(d, ensure_ascii=False)
+
+
 def examples() -> list[str]:
     found = sorted(EXAMPLES_DIR.glob("*.txt")) if EXAMPLES_DIR.is_dir() else []
     return [p.read_text(encoding="utf-8") for p in found] + OWN_EXAMPLES
@@ -726,12 +734,12 @@ def _predict_api(models: Models) -> None:
             try:
                 results = predictor.predict_batch([texts[i] for i in good])
                 for i, r in zip(good, results):
-                    out[i] = r.to_json()
+                    out[i] = api_json(r)
             except (ValueError, TypeError):
                 # One caller's text was refused: answer each on its own, so only that caller gets the error.
                 for i in good:
                     try:
-                        out[i] = predictor.predict(texts[i]).to_json()
+                        out[i] = api_json(predictor.predict(texts[i]))
                     except (ValueError, TypeError) as e:
                         out[i] = json.dumps({"error": models.public(str(e))}, ensure_ascii=False)
         return (out,)

@@ -226,6 +226,7 @@ def test_predict_api_returns_json_and_batches_concurrent_calls(client, predictor
     batch_sizes = list(sizes)
     assert sum(batch_sizes) == 12 and max(batch_sizes) > 1  # some calls were answered together
     assert all(o["type"]["label"] == predictor.predict(SPORTS).type.label for o in outs)
+    assert all(o["model"]["path"] == Path(predictor.info.path).name for o in outs)  # not the server's folder
     assert "error" in json.loads(client.predict("   ", api_name="/predict"))
 
 
