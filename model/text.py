@@ -73,8 +73,11 @@ ABBREVIATIONS = frozenset(
 )
 _CLOSERS = "\"'”’»)]}"
 _OPENERS = "\"'“‘«([{"
-# A candidate end: terminal punctuation, optional closing quotes, then white space.
-_END_RE = re.compile(r"([.!?…]+|\.\.\.)([" + re.escape(_CLOSERS) + r"]*)(\s+)")
+# A candidate end: terminal punctuation, optional closing quotes, then white space. The
+# lookbehind lets a match start only where a run of punctuation starts: without it, a long
+# run not followed by a space ("....", 30,000 times) was retried from each of its characters
+# (66 s, quadratic); the sentences found are the same (checked on 2,750 shared test texts).
+_END_RE = re.compile(r"(?<![.!?…])([.!?…]+|\.\.\.)([" + re.escape(_CLOSERS) + r"]*)(\s+)")
 
 
 @dataclass(frozen=True)
