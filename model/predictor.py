@@ -5,7 +5,6 @@ import os
 import re
 import threading
 import time
-import unicodedata
 from pathlib import Path
 from typing import Sequence
 
@@ -14,7 +13,7 @@ from .baseline import KIND as BASELINE_KIND
 from .baseline import BaselineModel
 from .interface import Labels, NewsModel
 from .results import Explanation, ModelInfo, Prediction, Summary
-from .text import normalize, read_article
+from .text import has_visible_text, normalize, read_article
 
 NOT_VIETNAMESE_WARNING = (
     "This text does not look like Vietnamese (with diacritics); NewsLens was trained on "
@@ -29,14 +28,6 @@ TITLE_CUT_WARNING = ("The title was {n:,} characters long; only its first {limit
 # One match per word that holds such a letter: from its first one to the end of the word.
 # (Not ``\S*[...]\S*``: its leading ``\S*`` backtracks, quadratic in a long word without one.)
 _VI_WORD_RE = re.compile(r"[ăđơưảạẻẽẹỉĩịỏõọủũụỳỷỹỵằắẳẵặầấẩẫậềếểễệồốổỗộờớởỡợừứửữự]\S*")
-# Unicode categories a reader can see: letters, numbers, punctuation, symbols. Not spaces,
-# control or format characters (NUL, a BOM, zero-width spaces), nor combining marks alone.
-_VISIBLE = frozenset("LNPS")
-
-
-def has_visible_text(text: str) -> bool:
-    """True when ``text`` holds at least one character a reader can see."""
-    return any(unicodedata.category(ch)[0] in _VISIBLE for ch in text.strip())
 
 
 def looks_vietnamese(text: str) -> bool:

@@ -160,6 +160,16 @@ def _append(out: list[Sentence], paragraph: str, base: int, start: int, end: int
 _TERMINAL = tuple(".!?…:;\"”'’)")
 
 
+# Unicode categories a reader can see: letters, numbers, punctuation, symbols. Not spaces,
+# control or format characters (NUL, a BOM, zero-width spaces), nor combining marks alone.
+_VISIBLE = frozenset("LNPS")
+
+
+def has_visible_text(text: str) -> bool:
+    """True when ``text`` holds at least one character a reader can see."""
+    return any(unicodedata.category(ch)[0] in _VISIBLE for ch in text.strip())
+
+
 @dataclass(frozen=True)
 class Article:
     """An article as every part of NewsLens reads it: normalised headline and body.
@@ -179,7 +189,7 @@ def read_article(text: str, title: str = "") -> Article:
     A given headline is kept; without one, a headline pasted as the first line is taken as
     the headline (``split_headline``).
     """
-    if title and title.strip():
+    if title and has_visible_text(title):  # an invisible title (zero-width spaces) is no title
         return Article(normalize(title), normalize(text), 0)
     head, body, offset = split_headline(normalize(text))
     return Article(head, body, offset)

@@ -31,9 +31,9 @@ import gradio as gr
 from model import bundle, limits
 from model.interface import Labels
 from model.paths import REPO_ROOT, bundles_in, models_home
-from model.predictor import LivePredictor, Predictor, has_visible_text
+from model.predictor import LivePredictor, Predictor
 from model.results import Prediction
-from model.text import normalize, split_sentences
+from model.text import has_visible_text, normalize, split_sentences
 
 from .documents import SUFFIXES as DOCUMENT_SUFFIXES
 from .documents import DocumentError, load_document

@@ -30,8 +30,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model.predictor import has_visible_text
-from model.text import normalize
+from model.text import has_visible_text, normalize
 from training.data import DataValidationError, read_records, read_records_lenient
 
 MAX_EXAMPLES = int(os.environ.get("NEWSLENS_FUZZ_EXAMPLES", "30"))  # more for a local run

@@ -207,3 +207,10 @@ def test_sentence_split_is_linear_on_runs_of_punctuation():
         sentences = split_sentences("Bóng đá Việt Nam thắng. " + run + " Hết.")
         assert time.perf_counter() - start < 5.0  # linear: milliseconds; quadratic: a minute
         assert sentences and sentences[0].text.startswith("Bóng đá Việt Nam thắng.")
+
+
+def test_an_invisible_title_is_no_title():
+    from model.text import read_article
+
+    article = read_article("Giá vàng tăng mạnh\nGiá vàng hôm nay tăng 500.000 đồng một lượng.", "\u200b\ufeff")
+    assert article.title == "Giá vàng tăng mạnh" and article.offset == 1  # the pasted headline is read instead

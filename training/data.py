@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from model import limits
-from model.predictor import has_visible_text
-from model.text import normalize
+from model.text import has_visible_text, normalize
 
 # field -> (allowed python types, required)
 SCHEMA: dict[str, tuple[tuple[type, ...], bool]] = {
