@@ -1,29 +1,26 @@
 """What "Giáo dục" (education) as an 11th type label does, on the test files.
 
-    python bench/education.py                               # train default + education, then measure
-    python bench/education.py --model DIR --default DIR     # measure existing bundles
+    python bench/education.py                                # train the default config + the rule, then measure
+    python bench/education.py --model DIR [--default DIR]    # measure existing bundles
 
-``recent/`` holds education articles with ``type: null`` (VNTC has no such section). This
-script writes them with type "Giáo dục" into a scratch folder (never into the repository),
-trains the default config plus that file, and scores:
+``recent/`` holds education articles with ``type: null`` (VNTC has no such section). The
+config option ``type_from_source`` gives them their label (``recent/*/education`` ->
+"Giáo dục"): this script trains the default config with that rule (11 labels) and scores:
 
-- ``recent/test`` with its education articles labelled (all 11 labels);
+- ``recent/test`` with its education articles labelled by the same rule (all 11 labels);
 - the other 10 labels alone: the typed records of ``recent/test`` and ``vntc/test`` as shipped
-  (an article of theirs called education counts as an error), beside the default bundle;
+  (an article of theirs called education counts as an error), beside the default 10-label
+  bundle (``--default``);
 - education's own recall and precision on ``recent/test``.
 
 The decision (default or not) was taken on the dev splits (bench/type_recipes.py); this
-reports it on test files. Writes bench/results/education.json.
+reports it on the test files. Writes bench/results/education.json.
 """
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
 import logging
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -31,27 +28,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import RESULTS, machine, trained_or_given, write_report  # noqa: E402
 from model.predictor import Predictor  # noqa: E402
 from training.config import load_config  # noqa: E402
-from training.data import read_records  # noqa: E402
+from training.data import read_records, type_from_source  # noqa: E402
 from training.evaluate import headline, predict_records, score, source_groups  # noqa: E402
 
 EDUCATION = "Giáo dục"
-SCRATCH = Path(os.environ.get("TMPDIR", tempfile.gettempdir())) / "newslens-education"
-
-
-def is_education(record) -> bool:
-    return record.type is None and (record.source or "").endswith("/education")
-
-
-def write_education(source: Path, target: Path) -> int:
-    """Copy the education articles of ``source`` with their type set; returns how many."""
-    n = 0
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with target.open("w", encoding="utf-8") as out:
-        for r in read_records(source):
-            if is_education(r):
-                out.write(json.dumps({**dataclasses.asdict(r), "type": EDUCATION}, ensure_ascii=False) + "\n")
-                n += 1
-    return n
+RULE = {"recent/*/education": EDUCATION}
 
 
 def scored(records: list, preds: list, labels: list[str], dps: float, parts: bool = False) -> dict:
@@ -64,8 +45,8 @@ def scored(records: list, preds: list, labels: list[str], dps: float, parts: boo
     return headline(result)
 
 
-def measure(predictor: Predictor, recent: list, vntc: list) -> dict:
-    labelled = [dataclasses.replace(r, type=EDUCATION) if is_education(r) else r for r in recent]
+def measure(predictor: Predictor, recent: list, vntc: list, rules: dict[str, str]) -> dict:
+    labelled, _ = type_from_source(recent, rules)
     typed = [r for r in labelled if r.type is not None]
     preds, dps = predict_records(predictor, typed, progress=True)
     labels = sorted(set(predictor.labels.types) | {r.type for r in typed})
@@ -84,26 +65,23 @@ def measure(predictor: Predictor, recent: list, vntc: list) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", help="an 11-label bundle to measure (default: train one first)")
+    parser.add_argument("--model", help="the 11-label bundle to measure (default: train the default config first)")
     parser.add_argument("--default", help="the default (10-label) bundle to measure beside it")
     parser.add_argument("--out", default=str(RESULTS / "education.json"))
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
 
-    config = load_config(name="newslens-education")
-    report: dict = {"machine": machine()}
-    if not args.model:
-        extra = SCRATCH / "education_train.jsonl"
-        report["education_train_records"] = write_education(config.resolve("recent/train.jsonl.gz"), extra)
-        config.train = [*config.train, str(extra)]
+    config = load_config(name="newslens-education", type_from_source=RULE)
+    rules = config.type_from_source
+    report: dict = {"machine": machine(), "type_from_source": rules}
     model_dir = trained_or_given(config, args.model, "bench-education", report)
     recent = read_records(config.resolve("recent/test.jsonl.gz"))
     vntc = [r for r in read_records(config.resolve("vntc/test.jsonl.gz")) if r.type is not None]
     report["models"] = {"education": str(model_dir)}
-    report["results"] = {"education": measure(Predictor.load(model_dir), recent, vntc)}
+    report["results"] = {"education": measure(Predictor.load(model_dir), recent, vntc, rules)}
     if args.default:
         report["models"]["default"] = args.default
-        report["results"]["default"] = measure(Predictor.load(args.default), recent, vntc)
+        report["results"]["default"] = measure(Predictor.load(args.default), recent, vntc, rules)
     for name, result in report["results"].items():
         for part, r in result.items():
             t = r.get("type", r)

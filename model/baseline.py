@@ -483,7 +483,7 @@ class BaselineModel:
                 scorer=SentenceScorer(a["scorer_weights"], a["scorer_mean"], a["scorer_scale"]),
                 summary_params=SummaryParams(**config["summary"]),
                 keyword_params=KeywordParams(**config["keywords"]),
-                meta={k: config[k] for k in ("metrics", "data", "created", "versions") if k in config},
+                meta={k: config[k] for k in bundle.META_KEYS if k in config},
             )
         except bundle.BundleError:
             raise  # already names the damaged file

@@ -42,6 +42,9 @@ CONFIG_NAME = "config.json"
 CARD_NAME = "README.md"
 FORMAT_VERSION = 1
 FORMAT_NAME = "newslens-bundle"
+# What training recorded beside the weights, kept on a loaded model as ``meta`` (the rest of
+# the config describes the weights): scores, data fingerprints, the training config, timings.
+META_KEYS = ("metrics", "data", "created", "versions", "training", "train_config")
 
 
 class BundleError(ValueError):

@@ -87,8 +87,11 @@ class TfidfFeatures:
         self._idf_get = None
 
     @classmethod
-    def fit_transform(cls, texts: list[str], params: TfidfParams) -> tuple["TfidfFeatures", sp.csr_matrix]:
-        vectorizer = make_vectorizer(params)
+    def fit_transform(cls, texts: list[str], params: TfidfParams,
+                      vectorizer: TfidfVectorizer | None = None) -> tuple["TfidfFeatures", sp.csr_matrix]:
+        """Fit on ``texts``; ``vectorizer``: an unfitted one made with ``make_vectorizer``'s
+        settings, to fit instead (training passes one that counts on every core)."""
+        vectorizer = vectorizer if vectorizer is not None else make_vectorizer(params)
         X = vectorizer.fit_transform(texts)
         vectorizer.stop_words_ = None  # can be huge and is never needed after fitting
         return cls(vectorizer, params), X

@@ -412,7 +412,7 @@ class TransformerModel:
                 topic_thresholds=np.asarray(config["topic_thresholds"], np.float32),
                 baseline=baseline,
                 combination=Combination(**config["combination"]),
-                meta={k: config[k] for k in ("metrics", "data", "created", "versions", "training") if k in config},
+                meta={k: config[k] for k in bundle.META_KEYS if k in config},
             )
         except (KeyError, TypeError, ValueError, RuntimeError, OSError, AttributeError, IndexError) as e:
             if isinstance(e, bundle.BundleError):

@@ -280,6 +280,35 @@ def test_train_then_evaluate(tmp_path, eval_file, sourced_eval_file, capsys):
     assert set(single_json(capsys.readouterr().out)) == HEADLINE_KEYS
 
 
+def test_type_from_source_teaches_a_label_the_files_leave_untyped(tmp_path, capsys):
+    # As recent/'s education articles: type null in the file, the label only in their source.
+    data = write_train_data(tmp_path)
+    edu = ["Bộ giáo dục công bố phương án tuyển sinh đại học, thí sinh đăng ký nguyện vọng.",
+           "Học sinh lớp mười hai ôn thi tốt nghiệp, giáo viên chấm bài kiểm tra.",
+           "Trường đại học tăng học phí, sinh viên nhận học bổng khuyến học.",
+           "Kỳ thi tuyển sinh lớp mười, điểm chuẩn các trường trung học phổ thông."]
+    rows = [{"id": f"edu-{i}", "source": "news/2024/education", "title": edu[i % 4][:30],
+             "text": f"{edu[i % 4]} {edu[(i + 1) % 4]}\n{edu[(i + 2) % 4]}"} for i in range(8)]
+    rows.append({"id": "typed-edu", "source": "news/2024/education", "text": SPORTS_TEXT, "type": SPORTS})
+    with data.open("a", encoding="utf-8") as f:
+        f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    config = write_config(tmp_path / "config.json", train=["train.jsonl"], baseline=small_baseline_dict(),
+                          type_from_source={"news/*/education": "Giáo dục"})
+    out = tmp_path / "edu-model"
+    assert main(["-q", "train", "--config", str(config), "--out", str(out), "--data-root", str(tmp_path)]) == 0, \
+        capsys.readouterr().err
+    bundle = read_config(out)
+    assert "Giáo dục" in bundle["type_labels"]
+    assert bundle["data"]["train"][0]["typed_from_source"] == 8  # the typed record kept its label
+    assert bundle["train_config"]["type_from_source"] == {"news/*/education": "Giáo dục"}
+    # evaluate scores with the rules the model was trained with: the untyped articles count.
+    test = tmp_path / "test.jsonl"
+    test.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows[:4]), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["-q", "evaluate", "--model", str(out), "--data", str(test), "--json"]) == 0
+    assert single_json(capsys.readouterr().out)["type"]["n"] == 4
+
+
 def test_train_with_bad_data_writes_nothing(tmp_path, capsys):
     (tmp_path / "train.jsonl").write_text('{"text": 1}\n', encoding="utf-8")
     config = write_config(tmp_path / "config.json", train=["train.jsonl"], baseline=small_baseline_dict())
@@ -301,6 +330,9 @@ def test_train_with_bad_data_writes_nothing(tmp_path, capsys):
         ({"train": ["a.jsonl"], "baseline": {"topics_lsa_dims": -1}}, r"topics_lsa_dims must be a whole number >= 0"),
         ({"train": ["a.jsonl"], "baseline": {"topics_lsa_weight": "high"}}, r"topics_lsa_weight must be a number >= 0"),
         ({"train": []}, "'train' must list at least one data file"),
+        ({"train": ["a.jsonl"], "type_from_source": ["recent/*"]}, "'type_from_source' must map source patterns"),
+        ({"train": ["a.jsonl"], "type_from_source": {"recent/*": ""}}, "'type_from_source' must map source patterns"),
+        ({"train": ["a.jsonl"], "type_from_source": {"recent/*": 3}}, "'type_from_source' must map source patterns"),
         ({}, "'train' must list at least one data file"),
     ],
 )

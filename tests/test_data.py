@@ -470,3 +470,17 @@ def test_a_csv_with_a_huge_header_reads_in_linear_time(tmp_path):
     strict = problems_of(path)  # every unknown column is a problem, up to the cap
     assert len(strict) == columns + 1 and "more than 1000 problems" in strict[-1].message
     assert time.perf_counter() - start < 5
+
+
+def test_type_from_source_fills_only_missing_types():
+    from training.data import type_from_source
+
+    records = [Record(id="a", text="x", source="recent/dantri/education"),
+               Record(id="b", text="x", source="recent/dantri/education", type="Thể thao"),
+               Record(id="c", text="x", source="recent/dantri/sports"),
+               Record(id="d", text="x")]
+    out, n = type_from_source(records, {"recent/*/education": "Giáo dục"})
+    assert n == 1
+    assert [r.type for r in out] == ["Giáo dục", "Thể thao", None, None]
+    assert records[0].type is None  # the input is not changed
+    assert type_from_source(records, {}) == (records, 0)

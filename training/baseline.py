@@ -16,10 +16,9 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
-from tqdm.auto import tqdm
 
 from model.baseline import BaselineModel, CorpusContext, EraRouter, RoutedTypeHead, TopicsHead, TypeHead
-from model.features import TfidfFeatures, analysis_text, lead_text
+from model.features import TfidfFeatures, analysis_text, lead_text, make_vectorizer
 from model.summary import FEATURE_NAMES, SentenceScorer, SummaryParams, select_sentences
 from model.text import read_article, split_sentences
 
@@ -28,6 +27,7 @@ from .config import BaselineParams
 from .data import Record
 from .metrics import rouge
 from .oracle import greedy_oracle
+from .parallel import ParallelTfidfVectorizer, chunked_map
 from .splits import leading_holdout
 
 log = logging.getLogger("newslens.train")
@@ -46,11 +46,13 @@ LSA_POWER_ITERATIONS = 4
 
 
 def fit_baseline(records: list[Record], params: BaselineParams, progress: bool = True,
-                 preferred: list[Record] | None = None) -> BaselineModel:
+                 preferred: list[Record] | None = None, preferred_weight: float = 1.0) -> BaselineModel:
     """Fit every head for which ``records`` carry labels.
 
     ``preferred`` records (the new data of a retrain) are always among the summary articles
-    when ``summary_max_records`` caps them, so new summaries are never sampled away.
+    when ``summary_max_records`` caps them, so new summaries are never sampled away, and each
+    counts ``preferred_weight`` times in every head's loss (a sample weight): a few hundred new
+    articles are heard against tens of thousands of old ones.
     """
     rng = np.random.default_rng(params.seed)  # also draws the LSA sample below: one stream, as always
     typed = [r for r in records if r.type is not None]
@@ -63,15 +65,23 @@ def fit_baseline(records: list[Record], params: BaselineParams, progress: bool =
     # One TF-IDF space for all heads: the idf of a word is learned from every article.
     corpus = [r for r in records if r.type is not None or r.topics is not None] + summarised
     with step("TF-IDF features", f"{len(corpus):,} articles"):
-        articles = (read_article(r.text, r.title) for r in tqdm(corpus, desc="normalise", disable=not progress, leave=False))
-        texts = [analysis_text(a.body, a.title) for a in articles]
-        features, X = TfidfFeatures.fit_transform(texts, params.tfidf)
+        texts = [t for part in chunked_map(_analysis_texts, corpus) for t in part]
+        features, X = TfidfFeatures.fit_transform(texts, params.tfidf,
+                                                  ParallelTfidfVectorizer(**make_vectorizer(params.tfidf).get_params()))
     rows = {id(r): i for i, r in enumerate(corpus)}
+    chosen = {id(r) for r in preferred or ()}
+
+    def weights(part: list[Record]) -> np.ndarray | None:
+        """Sample weights of ``part``: None (all 1) unless it holds preferred records."""
+        if preferred_weight == 1.0 or not chosen:
+            return None
+        w = np.array([preferred_weight if id(r) in chosen else 1.0 for r in part])
+        return None if (w == 1.0).all() else w
 
     type_head = topics_head = None
     if typed:
         with step("type head", f"{len(typed):,} articles, {len({r.type for r in typed})} labels"):
-            type_head = fit_routed_type_head(X[[rows[id(r)] for r in typed]], typed, params)
+            type_head = fit_routed_type_head(X[[rows[id(r)] for r in typed]], typed, params, weights(typed))
     if topical:
         context = None
         if params.topics_common_terms and (params.topics_lsa_dims or (params.topics_lead_type_weight and typed)):
@@ -84,7 +94,7 @@ def fit_baseline(records: list[Record], params: BaselineParams, progress: bool =
             idx = [rows[id(r)] for r in topical]
             type_proba = type_head.proba(X[idx]) if type_head is not None else None
             topics_head = fit_topics_head(X[idx], [texts[i] for i in idx], type_proba, [r.topics for r in topical], params,
-                                          context)
+                                          context, weights(topical))
 
     model = BaselineModel(
         tfidf_params=params.tfidf,
@@ -98,8 +108,13 @@ def fit_baseline(records: list[Record], params: BaselineParams, progress: bool =
     )
     if summarised:
         with step("summary scorer", f"{len(summarised):,} articles"):
-            fit_summary(model, summarised, params, progress)
+            fit_summary(model, summarised, params, progress, chosen, preferred_weight)
     return model
+
+
+def _analysis_texts(records: list[Record]) -> list[str]:
+    """The TF-IDF view of each record (``read_article`` splits off a pasted headline)."""
+    return [analysis_text(a.body, a.title) for a in (read_article(r.text, r.title) for r in records)]
 
 
 def type_estimator(params: BaselineParams):
@@ -120,9 +135,10 @@ def type_estimator(params: BaselineParams):
 Linear = tuple[np.ndarray, np.ndarray]
 
 
-def fit_linear(X: sp.csr_matrix, y: np.ndarray, labels: list[str], params: BaselineParams) -> Linear:
+def fit_linear(X: sp.csr_matrix, y: np.ndarray, labels: list[str], params: BaselineParams,
+               weight: np.ndarray | None = None) -> Linear:
     """The type estimator's one-vs-rest weights, one row per label (also for two labels)."""
-    est = type_estimator(params).fit(X, y)
+    est = type_estimator(params).fit(X, y, sample_weight=weight)
     return one_row_per_label(est.coef_, est.intercept_)
 
 
@@ -140,7 +156,8 @@ def nb_ratios(X: sp.csr_matrix, positive: np.ndarray, smoothing: float) -> np.nd
     return np.log((p / p.sum()) / (q / q.sum()))
 
 
-def fit_nb_linear(X: sp.csr_matrix, y: np.ndarray, labels: list[str], params: BaselineParams) -> Linear:
+def fit_nb_linear(X: sp.csr_matrix, y: np.ndarray, labels: list[str], params: BaselineParams,
+                  weight: np.ndarray | None = None) -> Linear:
     """NB-SVM: for each label, the type estimator fitted on features scaled by that label's
     log-count ratios, folded back into plain weights over the TF-IDF features.
 
@@ -150,7 +167,7 @@ def fit_nb_linear(X: sp.csr_matrix, y: np.ndarray, labels: list[str], params: Ba
     def one(label: str) -> tuple[np.ndarray, float]:
         positive = y == label
         r = nb_ratios(X, positive, params.type_nb_smoothing)
-        clf = type_estimator(params).fit(X @ sp.diags(r), positive.astype(int))
+        clf = type_estimator(params).fit(X @ sp.diags(r), positive.astype(int), sample_weight=weight)
         return r * clf.coef_[0], float(clf.intercept_[0])
 
     # Threads: the fits run in compiled code that releases the GIL, and each has its own seed.
@@ -158,13 +175,14 @@ def fit_nb_linear(X: sp.csr_matrix, y: np.ndarray, labels: list[str], params: Ba
     return np.stack([w for w, _ in rows]), np.array([b for _, b in rows])
 
 
-def fit_type_head(X: sp.csr_matrix, y: list[str], params: BaselineParams) -> TypeHead:
+def fit_type_head(X: sp.csr_matrix, y: list[str], params: BaselineParams, weight: np.ndarray | None = None) -> TypeHead:
     """Linear scorers over TF-IDF, stacked and calibrated by a multinomial logistic map.
 
     The scorers are the type estimator and, with ``type_nb_svm``, its NB-SVM twin. The
     calibrator learns from their out-of-fold scores how to weigh them and turns the result
     into probabilities. Everything is linear, so it is folded into one weight matrix whose
     scores are already calibrated logits: predicting costs the same as one scorer.
+    ``weight``: a sample weight per record, for the scorers and the calibrator alike.
     """
     labels = sorted(set(y))
     if len(labels) < 2:
@@ -173,15 +191,15 @@ def fit_type_head(X: sp.csr_matrix, y: list[str], params: BaselineParams) -> Typ
     fits = [fit_linear] + ([fit_nb_linear] if params.type_nb_svm else [])
     folds = min(params.calibration_folds, int(np.bincount(np.unique(y_arr, return_inverse=True)[1]).min()))
     if folds < 2:  # too few examples per label to calibrate: a plain softmax of the first scorer
-        coef, intercept = fit_linear(X, y_arr, labels, params)
+        coef, intercept = fit_linear(X, y_arr, labels, params, weight)
         return _type_head(labels, coef, intercept, np.eye(len(labels)), np.zeros(len(labels)))
-    scorers = [fit(X, y_arr, labels, params) for fit in fits]
+    scorers = [fit(X, y_arr, labels, params, weight) for fit in fits]
     oof = np.zeros((len(y_arr), len(labels) * len(fits)))
     for train, held in StratifiedKFold(folds, shuffle=True, random_state=params.seed).split(X, y_arr):
         for k, fit in enumerate(fits):
-            fold_W, fold_b = fit(X[train], y_arr[train], labels, params)
+            fold_W, fold_b = fit(X[train], y_arr[train], labels, params, None if weight is None else weight[train])
             oof[held, k * len(labels):(k + 1) * len(labels)] = X[held] @ fold_W.T + fold_b
-    calib = LogisticRegression(C=1.0, max_iter=1000).fit(oof, y_arr)
+    calib = LogisticRegression(C=1.0, max_iter=1000).fit(oof, y_arr, sample_weight=weight)
     C, c = one_row_per_label(calib.coef_, calib.intercept_)
     W = np.vstack([w for w, _ in scorers])
     b = np.concatenate([bias for _, bias in scorers])
@@ -194,25 +212,27 @@ def is_archive(source: str | None, params: BaselineParams) -> bool:
     return bool(source) and source.startswith(tuple(params.type_archive_sources))
 
 
-def fit_routed_type_head(X: sp.csr_matrix, typed: list[Record], params: BaselineParams) -> TypeHead | RoutedTypeHead:
+def fit_routed_type_head(X: sp.csr_matrix, typed: list[Record], params: BaselineParams,
+                         weight: np.ndarray | None = None) -> TypeHead | RoutedTypeHead:
     """The type head; a RoutedTypeHead when the typed records come from both eras.
 
     Each record's era is known from its source (``type_archive_sources``). The archive head
     is fitted on the archive records alone, as the head was before today's articles were
     added; the current head on every typed record, with a block for short inputs; and a
     linear classifier learns to tell the eras apart for the articles it will be asked about.
+    ``weight``: a sample weight per record, passed to both heads (not to the era classifier).
     Chosen on dev splits of vntc/train + recent/train (``bench/type_recipes.py``).
     """
     y = np.array([r.type for r in typed])
     current = np.array([not is_archive(r.source, params) for r in typed])
     if not params.type_era_routing or current.all() or not current.any():
-        return fit_type_head(X, list(y), params)
+        return fit_type_head(X, list(y), params, weight)
     gate = type_estimator(params).fit(X, current.astype(int))
     router = EraRouter(gate.coef_[0].astype(np.float32), float(gate.intercept_[0]))
     log.info("type head: %d archive and %d current articles", (~current).sum(), current.sum())
-    archive = fit_type_head(X[~current], list(y[~current]), params)
+    archive = fit_type_head(X[~current], list(y[~current]), params, None if weight is None else weight[~current])
     current_head = fit_type_head(router.with_short_block(X), list(y),
-                                 replace(params, calibration_folds=params.type_current_folds))
+                                 replace(params, calibration_folds=params.type_current_folds), weight)
     return RoutedTypeHead(current_head.labels, archive, current_head, router)
 
 
@@ -237,16 +257,18 @@ def fit_corpus_context(X: sp.csr_matrix, features: TfidfFeatures, typed_texts: l
         lsa = svd.components_.astype(np.float16).astype(np.float32)
     lead_type = None
     if params.topics_lead_type_weight and len(set(types)) >= 2:
-        leads = [lead_text(t) for t in tqdm(typed_texts, desc="leads", disable=not progress, leave=False)]
+        leads = [lead_text(t) for t in typed_texts]
+        L = sp.vstack(chunked_map(features.transform, leads), format="csr")
         # Without the NB-SVM twin: it was not part of the cross-validated topics recipe, and
         # would add about a minute of training for features weighted at 0.25.
-        lead_type = fit_type_head(features.transform(leads)[:, columns], types, replace(params, type_nb_svm=False))
+        lead_type = fit_type_head(L[:, columns], types, replace(params, type_nb_svm=False))
     if lsa is None and lead_type is None:
         return None
     return CorpusContext(columns, lsa, params.topics_lsa_weight, lead_type, params.topics_lead_type_weight)
 
 
-def _ovr_logistic(X: sp.csr_matrix, Y: np.ndarray, C: float) -> tuple[np.ndarray, np.ndarray]:
+def _ovr_logistic(X: sp.csr_matrix, Y: np.ndarray, C: float, weight: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
     coefs, intercepts = [], []
     for j in range(Y.shape[1]):
         if Y[:, j].min() == Y[:, j].max():  # a label that is always (or never) present
@@ -254,7 +276,7 @@ def _ovr_logistic(X: sp.csr_matrix, Y: np.ndarray, C: float) -> tuple[np.ndarray
             intercepts.append(CONSTANT_LABEL_LOGIT if Y[0, j] else -CONSTANT_LABEL_LOGIT)
             continue
         # Sequential on purpose: liblinear holds the GIL, and threads measured slower.
-        lr = LogisticRegression(C=C, solver="liblinear", max_iter=1000).fit(X, Y[:, j])
+        lr = LogisticRegression(C=C, solver="liblinear", max_iter=1000).fit(X, Y[:, j], sample_weight=weight)
         coefs.append(lr.coef_[0])
         intercepts.append(lr.intercept_[0])
     return np.array(coefs), np.array(intercepts)
@@ -262,7 +284,7 @@ def _ovr_logistic(X: sp.csr_matrix, Y: np.ndarray, C: float) -> tuple[np.ndarray
 
 def fit_topics_head(X: sp.csr_matrix, analysed: list[str], type_proba: np.ndarray | None,
                     topics: list[tuple[str, ...]], params: BaselineParams,
-                    context: CorpusContext | None = None) -> TopicsHead:
+                    context: CorpusContext | None = None, weight: np.ndarray | None = None) -> TopicsHead:
     labels = sorted({t for ts in topics for t in ts})
     Y = topic_matrix(topics, labels)
     char_features = None
@@ -272,14 +294,14 @@ def fit_topics_head(X: sp.csr_matrix, analysed: list[str], type_proba: np.ndarra
                       char_features, params.topics_char_weight,
                       params.topics_type_weight if type_proba is not None else 0.0, context)
     X = head.design(X, analysed, type_proba)
-    coef, intercept = _ovr_logistic(X, Y, params.topics_C)
+    coef, intercept = _ovr_logistic(X, Y, params.topics_C, weight)
     # Per-label thresholds from out-of-fold probabilities, shrunk towards one shared
     # threshold for labels with few examples (their own optimum is mostly noise).
     oof = np.zeros(Y.shape, dtype=float)
     folds = min(params.topics_folds, len(topics))
     if folds >= 2:
         for train_idx, test_idx in kfold(len(topics), folds, params.seed):
-            c, b = _ovr_logistic(X[train_idx], Y[train_idx], params.topics_C)
+            c, b = _ovr_logistic(X[train_idx], Y[train_idx], params.topics_C, None if weight is None else weight[train_idx])
             oof[test_idx] = 1 / (1 + np.exp(-(X[test_idx] @ c.T + b)))
         thresholds = tune_thresholds(oof, Y)
     else:
@@ -288,31 +310,42 @@ def fit_topics_head(X: sp.csr_matrix, analysed: list[str], type_proba: np.ndarra
                    thresholds=thresholds.astype(np.float32))
 
 
-def _summary_examples(model: BaselineModel, records: list[Record], progress: bool, desc: str):
-    """(record, sentences, sentence features) for each article that has sentences."""
-    out = []
-    for start in tqdm(range(0, len(records), SUMMARY_CHUNK), desc=desc, disable=not progress, leave=False):
-        chunk = records[start : start + SUMMARY_CHUNK]
-        articles = [read_article(r.text, r.title) for r in chunk]
-        texts, titles = [a.body for a in articles], [a.title for a in articles]
-        X = model.features.transform([analysis_text(t, h) for t, h in zip(texts, titles)])
-        sentences = [split_sentences(t) for t in texts]
-        for r, s, f in zip(chunk, sentences, model.summary_features(X, sentences, titles)):
-            if s:
-                out.append((r, s, f))
-    return out
+def _summary_examples(model: BaselineModel, records: list[Record], oracle: bool = False):
+    """(position in ``records``, sentences, sentence features, the oracle's sentence indices when
+    ``oracle``) for each article that has sentences, computed on every core."""
+    def part(chunk: list[tuple[int, Record]]):
+        out = []
+        for start in range(0, len(chunk), SUMMARY_CHUNK):
+            batch = chunk[start : start + SUMMARY_CHUNK]
+            articles = [read_article(r.text, r.title) for _, r in batch]
+            texts, titles = [a.body for a in articles], [a.title for a in articles]
+            X = model.features.transform([analysis_text(t, h) for t, h in zip(texts, titles)])
+            sentences = [split_sentences(t) for t in texts]
+            for (i, r), s, f in zip(batch, sentences, model.summary_features(X, sentences, titles)):
+                if s:
+                    out.append((i, s, f, greedy_oracle([x.text for x in s], r.summary) if oracle else None))
+        return out
+
+    return [row for rows in chunked_map(part, list(enumerate(records))) for row in rows]
 
 
-def fit_summary(model: BaselineModel, records: list[Record], params: BaselineParams, progress: bool) -> None:
-    """Fit the sentence scorer on oracle labels, then choose the word budget on held-out articles."""
-    # The first articles of the sample (preferred ones first, then file order), as always.
-    fit_part, hold_part = leading_holdout(records, params.summary_holdout)
-    examples = _summary_examples(model, fit_part, progress, "oracle sentences")
-    feats, labels = [], []
-    for r, sentences, f in examples:
-        chosen = set(greedy_oracle([s.text for s in sentences], r.summary))
+def fit_summary(model: BaselineModel, records: list[Record], params: BaselineParams, progress: bool,
+                preferred: set[int] | None = None, preferred_weight: float = 1.0) -> None:
+    """Fit the sentence scorer on oracle labels, then choose the word budget on held-out articles.
+
+    ``preferred`` (ids of records: a retrain's new summaries) are never in the budget's
+    holdout, so they train the scorer, where each sentence of theirs counts ``preferred_weight``.
+    """
+    preferred = preferred or set()
+    # The first articles of the sample in file order, as always; preferred ones are left out of it.
+    fit_part, hold_part = leading_holdout([r for r in records if id(r) not in preferred], params.summary_holdout)
+    fit_part += [r for r in records if id(r) in preferred]
+    feats, labels, weights = [], [], []
+    for i, sentences, f, chosen in _summary_examples(model, fit_part, oracle=True):
         feats.append(f)
-        labels.extend(i in chosen for i in range(len(sentences)))
+        chosen = set(chosen)
+        labels.extend(k in chosen for k in range(len(sentences)))
+        weights.extend([preferred_weight if id(fit_part[i]) in preferred else 1.0] * len(sentences))
     F, y = np.vstack(feats), np.array(labels, dtype=int)
     if y.min() == y.max():
         log.warning("summary: oracle labels are all %d; keeping the default sentence scorer", y[0])
@@ -320,12 +353,13 @@ def fit_summary(model: BaselineModel, records: list[Record], params: BaselinePar
     mean, scale = F.mean(0), F.std(0)
     mean[0], scale[0] = 0.0, 1.0  # keep the bias column as is
     scale[scale == 0] = 1.0
-    lr = LogisticRegression(C=1.0, max_iter=2000, fit_intercept=False).fit((F - mean) / scale, y)
+    lr = LogisticRegression(C=1.0, max_iter=2000, fit_intercept=False).fit(
+        (F - mean) / scale, y, sample_weight=np.array(weights) if preferred_weight != 1.0 else None)
     model.scorer = SentenceScorer(lr.coef_[0].astype(np.float32), mean.astype(np.float32), scale.astype(np.float32))
     log.info("summary: weights %s", {n: round(float(w), 3) for n, w in zip(FEATURE_NAMES, lr.coef_[0])})
     if not hold_part:
         return
-    held = _summary_examples(model, hold_part, progress, "budget")
+    held = [(hold_part[i], s, f) for i, s, f, _ in _summary_examples(model, hold_part)]
     best = None
     for budget in params.summary_budgets:
         p = SummaryParams(budget, params.summary.max_sentences, params.summary.min_sentences)

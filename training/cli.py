@@ -68,7 +68,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
     depth = _source_depth(args)
     predictor = Predictor.load(args.model)
-    records, _ = read_files([Path(p) for p in args.data], progress=not args.quiet)
+    # Scored with the labels the model was trained to give: its config's type_from_source rules.
+    trained_with = predictor.meta.get("train_config")
+    rules = trained_with.get("type_from_source") if isinstance(trained_with, dict) else None
+    rules = {k: v for k, v in rules.items() if isinstance(k, str) and isinstance(v, str)} if isinstance(rules, dict) else {}
+    records, _ = read_files([Path(p) for p in args.data], progress=not args.quiet, type_rules=rules)
     log.info("evaluating %s on %d articles", predictor.info.path, len(records))
     result = evaluate(predictor, records, progress=not args.quiet, by_source=args.by == "source", source_depth=depth)
     if args.json:
@@ -106,7 +110,7 @@ def _cmd_retrain(args: argparse.Namespace) -> int:
     from .retrain import retrain
 
     result = retrain(args.data, tolerance=args.tolerance, force=args.force, labels=args.labels,
-                     kind=args.kind, progress=not args.quiet)
+                     kind=args.kind, progress=not args.quiet, new_weight=args.new_weight)
     print(result.report.render(), file=sys.stderr)
     print(result.table())
     if result.promoted:
@@ -220,7 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", nargs="?", default="-", help="a .txt article, a data file, or - for stdin (default)")
     p.set_defaults(func=_cmd_predict)
 
-    p = sub.add_parser("retrain", help="retrain on new labelled data; promote only if no task gets worse")
+    p = sub.add_parser("retrain", help="retrain on new labelled data; promote only if no task gets worse "
+                       "and it beats the current model on a held-out slice of the new data")
     p.add_argument("--data", action="append", required=True, help="new labelled data file; repeat for several")
     p.add_argument("--kind", choices=["baseline", "transformer"], help="the candidate's kind (default: the current model's)")
     p.add_argument("--tolerance", type=float, default=0.005,  # retrain.DEFAULT_TOLERANCE (not imported: keeps startup fast)
@@ -228,6 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "a larger drop is allowed only when it is within the metric's sampling noise)")
     p.add_argument("--force", action="store_true", help="promote even if a task gets worse (recorded as forced)")
     p.add_argument("--labels", help="'current' to keep the current label set, or a JSON file {\"type\": [...], \"topics\": [...]}")
+    p.add_argument("--new-weight", type=float, default=5.0,  # retrain.DEFAULT_NEW_WEIGHT (not imported: keeps startup fast)
+                   help="how many times each new record counts in training (default 5: a few hundred new articles "
+                   "are heard against tens of thousands of old ones; 1 = like any other record)")
     p.set_defaults(func=_cmd_retrain)
 
     p = sub.add_parser("models", help="the model registry: list, show V, promote V, rollback, check")

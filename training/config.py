@@ -10,6 +10,7 @@ from typing import Any
 
 from model.features import TfidfParams
 from model.keywords import KeywordParams
+from model.limits import MAX_LABEL_CHARS
 from model.paths import data_dir
 from model.summary import SummaryParams
 
@@ -165,6 +166,10 @@ class TrainConfig:
     evaluate: list[str] = field(default_factory=list)
     data_root: str | None = None  # default: $NEWSLENS_DATA or ../shared/data
     name: str = "newslens"
+    # Records without a type whose ``source`` matches a pattern (fnmatch: ``*`` any text) get
+    # that type, e.g. {"recent/*/education": "Giáo dục"}: a label the shared files hold as
+    # articles with ``type: null``. A record that has a type keeps it.
+    type_from_source: dict[str, str] = field(default_factory=dict)
     baseline: BaselineParams = field(default_factory=BaselineParams)
     transformer: TransformerParams = field(default_factory=TransformerParams)
 
@@ -173,6 +178,13 @@ class TrainConfig:
             raise ConfigError(f"'kind' must be one of {', '.join(KINDS)}; got {self.kind!r}.")
         if not self.train:
             raise ConfigError("'train' must list at least one data file (JSONL, JSONL.gz or CSV).")
+        rules = self.type_from_source
+        if not isinstance(rules, dict) or not all(
+                isinstance(k, str) and k.strip() and isinstance(v, str) and v.strip() and len(v) <= MAX_LABEL_CHARS
+                for k, v in rules.items()):
+            raise ConfigError("'type_from_source' must map source patterns to type labels, e.g. "
+                              f"{{\"recent/*/education\": \"Giáo dục\"}} (labels up to {MAX_LABEL_CHARS} characters); "
+                              f"got {rules!r}.")
 
     def resolve(self, path: str) -> Path:
         p = Path(os.path.expanduser(path))

@@ -15,7 +15,8 @@ import os
 import re
 import zlib
 from collections import Counter
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -493,6 +494,23 @@ def read_many(paths: Iterable[str | os.PathLike]) -> list[Record]:
     if problems:
         raise DataValidationError(problems)
     return records
+
+
+def type_from_source(records: list[Record], rules: dict[str, str]) -> tuple[list[Record], int]:
+    """(records, how many got a type): each untyped record whose ``source`` matches a pattern
+    of ``rules`` (``fnmatch``, case-sensitive; the first that matches) takes that pattern's
+    type. A record that has a type keeps it, so a rule never overrides a label."""
+    if not rules:
+        return records, 0
+    out, n = [], 0
+    for r in records:
+        if r.type is None and r.source:
+            label = next((t for pattern, t in rules.items() if fnmatchcase(r.source, pattern)), None)
+            if label is not None:
+                r = replace(r, type=label)
+                n += 1
+        out.append(r)
+    return out, n
 
 
 def fingerprint(path: str | os.PathLike) -> dict[str, Any]:

@@ -17,15 +17,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from tqdm.auto import tqdm
 
 from model.predictor import Predictor
 
 from .baseline import fit_baseline
 from .card import render_card
 from .config import TrainConfig
-from .data import SUFFIXES, DataValidationError, Problem, Record, fingerprint, read_records
+from .data import SUFFIXES, DataValidationError, Problem, Record, fingerprint, read_records, type_from_source
 from .evaluate import evaluate, headline
+from .parallel import parallel_map
 from .registry import Registry, holdout_file, record_key, split_holdout, write_holdout
 
 log = logging.getLogger("newslens.train")
@@ -83,25 +83,39 @@ def _file_problem(path: Path) -> str | None:
     return None
 
 
-def read_files(paths: list[Path], progress: bool) -> tuple[list[Record], list[dict[str, Any]]]:
-    """Read every file, reporting the problems of all of them together before any training."""
+def read_files(paths: list[Path], progress: bool, type_rules: dict[str, str] | None = None
+               ) -> tuple[list[Record], list[dict[str, Any]]]:
+    """Read every file, reporting the problems of all of them together before any training.
+
+    ``type_rules`` (the config's ``type_from_source``) give untyped records of matching
+    sources their type; a file's fingerprint says how many (``typed_from_source``)."""
     records: list[Record] = []
     problems = []
     prints = []
-    for path in tqdm(paths, desc="read data", unit="file", disable=not progress, leave=False):
-        try:
-            part = read_records(path)
-        except DataValidationError as e:
-            problems.extend(e.problems)
+    # Files are read in forked workers, one file at a time each: validation is Python code.
+    for path, part, found in parallel_map(_read_one, list(paths)):
+        if found:
+            problems.extend(found)
             continue
+        part, relabelled = type_from_source(part, type_rules or {})
         records.extend(part)
         info = fingerprint(path)
         info["records"] = len(part)
+        if relabelled:
+            info["typed_from_source"] = relabelled
         info["labels"] = {task: sum(getattr(r, task) is not None for r in part) for task in ("type", "topics", "tags", "summary")}
         prints.append(info)
     if problems:
         raise DataValidationError(problems)
     return records, prints
+
+
+def _read_one(path: Path) -> tuple[Path, list[Record], list[Problem]]:
+    """(path, its records, its problems): what ``read_records`` finds, returned, not raised."""
+    try:
+        return path, read_records(path), []
+    except DataValidationError as e:
+        return path, [], list(e.problems)
 
 
 def new_version() -> str:
@@ -117,6 +131,7 @@ def fit_and_save(
     holdout: list[Record] | None = None,
     extra_meta: dict[str, Any] | None = None,
     preferred: list[Record] | None = None,
+    preferred_weight: float = 1.0,
     workdir: Path | None = None,
     resume: bool = False,
 ) -> tuple[Any, Path]:
@@ -130,9 +145,10 @@ def fit_and_save(
     if config.kind == "transformer":
         from .transformer import fit_transformer  # torch is only imported for this kind
 
-        model = fit_transformer(records, config, workdir, progress, resume, preferred=preferred)
+        model = fit_transformer(records, config, workdir, progress, resume, preferred=preferred,
+                                preferred_weight=preferred_weight)
     else:
-        model = fit_baseline(records, config.baseline, progress, preferred=preferred)
+        model = fit_baseline(records, config.baseline, progress, preferred=preferred, preferred_weight=preferred_weight)
     train_seconds = time.perf_counter() - started
     log.info("fitted in %.1f s", train_seconds)
     meta = {
@@ -154,7 +170,7 @@ def fit_and_save(
     if eval_paths or holdout:
         predictor = Predictor.load(path)
         for eval_path in eval_paths:
-            eval_records, info = read_files([eval_path], progress)
+            eval_records, info = read_files([eval_path], progress, config.type_from_source)
             log.info("evaluating on %s (%d articles)", eval_path, len(eval_records))
             result = evaluate(predictor, eval_records, progress)
             meta["metrics"][short_name(eval_path)] = {"file": info[0], **result}
@@ -170,7 +186,7 @@ def train(config: TrainConfig, out: str | os.PathLike | None = None, progress: b
           registry: Registry | None = None, resume: bool = False) -> Path:
     """Train per ``config``; write the bundle to ``out``, or register it (see module doc)."""
     check_ready(config, [config.resolve(p) for p in [*config.train, *config.evaluate]])
-    records, train_prints = read_files([config.resolve(p) for p in config.train], progress)
+    records, train_prints = read_files([config.resolve(p) for p in config.train], progress, config.type_from_source)
     log.info("training data: %d articles from %d file(s)", len(records), len(config.train))
     if out is not None:
         return fit_and_save(records, config, Path(out), train_prints, progress, resume=resume)[1]

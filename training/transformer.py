@@ -86,10 +86,26 @@ class Example:
 
 
 # --- data ------------------------------------------------------------------------------------
-def split_task_holdout(records: list[Record], params: TransformerParams) -> tuple[list[Record], dict[str, list[Record]]]:
+def split_task_holdout(records: list[Record], params: TransformerParams,
+                       preferred: list[Record] | None = None) -> tuple[list[Record], dict[str, list[Record]]]:
     """(training records, held-out records per task); a record is held out for at most one task
-    (``splits.task_holdout``: ``params.holdout`` records per task, never more than a fifth)."""
-    return task_holdout(records, TASKS, params.holdout, params.seed)
+    (``splits.task_holdout``: ``params.holdout`` records per task, never more than a fifth).
+    ``preferred`` records (a retrain's new data) are never held out: they are what it must learn."""
+    chosen = {id(r) for r in preferred or ()}
+    if not chosen:
+        return task_holdout(records, TASKS, params.holdout, params.seed)
+    train, held = task_holdout([r for r in records if id(r) not in chosen], TASKS, params.holdout, params.seed)
+    return train + [r for r in records if id(r) in chosen], held
+
+
+def repeat_preferred(rows: list[Record], preferred: list[Record] | None, weight: float) -> list[Record]:
+    """``rows`` with each preferred record ``round(weight)`` times in all: the sample weight of
+    the baseline, as the fine-tuning sampler draws examples uniformly."""
+    copies = int(round(weight)) - 1
+    chosen = {id(r) for r in preferred or ()}
+    if copies <= 0 or not chosen:
+        return rows
+    return rows + [r for r in rows if id(r) in chosen] * copies
 
 
 def article_parts(r: Record) -> tuple[str, str]:
@@ -100,10 +116,10 @@ def article_parts(r: Record) -> tuple[str, str]:
 
 def build_examples(records: list[Record], tokenizer, type_labels: list[str], topic_labels: list[str],
                    params: TransformerParams, progress: bool,
-                   preferred: list[Record] | None = None) -> dict[str, list[Example]]:
+                   preferred: list[Record] | None = None, preferred_weight: float = 1.0) -> dict[str, list[Example]]:
     """Tokenised examples per task. ``type_max_records`` and ``summary_max_records`` cap the
     typed and summarised records (a seeded sample, each from a fresh generator); ``preferred``
-    records (the new data of a retrain) are always kept."""
+    records (the new data of a retrain) are always kept, ``round(preferred_weight)`` times each."""
     typed = sample_records([r for r in records if r.type is not None], params.type_max_records,
                            np.random.default_rng(params.seed), preferred)
     topical = [r for r in records if r.topics is not None]
@@ -113,6 +129,7 @@ def build_examples(records: list[Record], tokenizer, type_labels: list[str], top
     for task, rows in (("type", typed), ("topics", topical), ("summary", summarised)):
         if params.task_weights.get(task, 0) <= 0:
             continue
+        rows = repeat_preferred(rows, preferred, preferred_weight)
         for r in tqdm(rows, desc=f"tokenise {task}", disable=not progress, leave=False):
             title, body = article_parts(r)
             enc = encode_article(tokenizer, title, body)
@@ -410,20 +427,23 @@ def choose_combination(model: TransformerModel, held: dict[str, list[Record]], p
 
 # --- everything ------------------------------------------------------------------------------
 def fit_transformer(records: list[Record], config: TrainConfig, workdir: Path, progress: bool = True,
-                    resume: bool = False, preferred: list[Record] | None = None) -> TransformerModel:
+                    resume: bool = False, preferred: list[Record] | None = None,
+                    preferred_weight: float = 1.0) -> TransformerModel:
     """The recipe of the module doc. ``preferred`` records (the new data of a retrain) are
-    always among the records that the sampling caps keep, for the encoder and the baselines."""
+    never held out, always among the records that the sampling caps keep, and count
+    ``preferred_weight`` times, for the encoder and the baselines."""
     params = config.transformer
     check_device(params)  # before minutes of baseline fitting, not after
     workdir.mkdir(parents=True, exist_ok=True)
-    train_part, held = split_task_holdout(records, params)
+    train_part, held = split_task_holdout(records, params, preferred)
     log.info("held out for choosing thresholds and weights: %s", {t: len(v) for t, v in held.items()})
     baseline_dir = workdir / "baseline"
     if resume and (baseline_dir / "config.json").is_file():
         baseline = BaselineModel.load(baseline_dir)
         log.info("resumed: reusing the baseline fitted before the interruption")
     else:
-        baseline = fit_baseline(train_part, config.baseline, progress, preferred=preferred)
+        baseline = fit_baseline(train_part, config.baseline, progress, preferred=preferred,
+                                preferred_weight=preferred_weight)
         baseline.save(baseline_dir, card="Baseline checkpoint of a transformer training run.\n")
     type_labels, topic_labels = baseline.labels.types, baseline.labels.topics
 
@@ -438,7 +458,8 @@ def fit_transformer(records: list[Record], config: TrainConfig, workdir: Path, p
     n_train = sum(p.numel() for p in net.parameters() if p.requires_grad)
     log.info("parameters: %.1f M trainable of %.1f M", n_train / 1e6, sum(p.numel() for p in net.parameters()) / 1e6)
     with step("tokenise and oracle labels"):
-        examples = build_examples(train_part, tokenizer, type_labels, topic_labels, params, progress, preferred)
+        examples = build_examples(train_part, tokenizer, type_labels, topic_labels, params, progress, preferred,
+                                  preferred_weight)
     log.info("training examples: %s", {t: len(v) for t, v in examples.items()})
     run = fine_tune(net, examples, windows, special_ids, params, workdir, resume, progress)
     run["trainable_parameters"] = n_train
@@ -447,12 +468,13 @@ def fit_transformer(records: list[Record], config: TrainConfig, workdir: Path, p
     model = TransformerModel(net, tokenizer, special_ids, windows, type_labels, topic_labels,
                              np.full(len(topic_labels), INITIAL_TOPIC_THRESHOLD, np.float32), baseline,
                              Combination(keywords=params.keywords))
-    return finish_transformer(model, records, train_part, held, config, progress, run, preferred)
+    return finish_transformer(model, records, train_part, held, config, progress, run, preferred, preferred_weight)
 
 
 def finish_transformer(model: TransformerModel, records: list[Record], train_part: list[Record],
                        held: dict[str, list[Record]], config: TrainConfig, progress: bool,
-                       run: dict[str, Any], preferred: list[Record] | None = None) -> TransformerModel:
+                       run: dict[str, Any], preferred: list[Record] | None = None,
+                       preferred_weight: float = 1.0) -> TransformerModel:
     """Steps 4-6 on a fine-tuned model: topics head, combination on held-out records, refits."""
     params = config.transformer
     with step("topics head as logistic regression", f"C={params.topic_probe_c:g}"):
@@ -462,7 +484,7 @@ def finish_transformer(model: TransformerModel, records: list[Record], train_par
     model.combination, model.topic_thresholds = combination, thresholds
     fitted_baseline = model.baseline
     if params.refit_baseline and any(held.values()):
-        model = refit_baseline(model, records, config, progress, preferred)
+        model = refit_baseline(model, records, config, progress, preferred, preferred_weight)
         if probe:  # like the baseline, the topics head then learns from the held-out leads too
             with step("refit the topics head on all records"):
                 probe = fit_topic_probe(model, records, params.topic_probe_c, progress)
@@ -472,7 +494,7 @@ def finish_transformer(model: TransformerModel, records: list[Record], train_par
 
 
 def refit_baseline(model: TransformerModel, records: list[Record], config: TrainConfig, progress: bool,
-                   preferred: list[Record] | None = None) -> TransformerModel:
+                   preferred: list[Record] | None = None, preferred_weight: float = 1.0) -> TransformerModel:
     """The model with its baseline refitted on every record, held-out ones included.
 
     The held-out records have done their job (choosing weights and thresholds); like a refit
@@ -481,7 +503,8 @@ def refit_baseline(model: TransformerModel, records: list[Record], config: Train
     combination was not chosen for it).
     """
     with step("refit the baseline on all records", f"{len(records):,} articles"):
-        baseline = fit_baseline(records, config.baseline, progress, preferred=preferred)
+        baseline = fit_baseline(records, config.baseline, progress, preferred=preferred,
+                                preferred_weight=preferred_weight)
     if baseline.labels != model.baseline.labels:
         log.info("kept the baseline fitted without the held-out records: the label sets differ")
         return model

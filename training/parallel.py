@@ -1,0 +1,111 @@
+"""Pure-Python training steps on every core: contiguous chunks, forked workers.
+
+Normalising and tokenising tens of thousands of articles is Python code that holds the GIL,
+so threads do not help and processes do. Workers are forked, so they inherit the inputs
+without pickling them; only their results travel back. Where ``fork`` is missing (Windows,
+macOS spawn), or the input is small, everything runs in this process. Either way the results
+are the same, in the same order.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+from typing import Callable, Sequence, TypeVar
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+# Below this many items a worker costs more to start than it saves.
+MIN_PARALLEL_ITEMS = 4000
+_JOB: tuple[Callable, list] | None = None  # (function, chunks), inherited by forked workers
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _run_chunk(i: int):
+    fn, chunks = _JOB
+    return fn(chunks[i])
+
+
+def chunked_map(fn: Callable[[Sequence[T]], R], items: Sequence[T], workers: int | None = None,
+                min_items: int = MIN_PARALLEL_ITEMS) -> list[R]:
+    """``[fn(chunk) for chunk in chunks]`` over contiguous chunks of ``items``, one chunk per core
+    (this process takes the first). A single chunk (the whole input) where forking cannot help."""
+    global _JOB
+    n = min(workers or available_cores(), max(1, len(items) // max(1, min_items // 2)))
+    if n < 2 or len(items) < min_items or "fork" not in mp.get_all_start_methods():
+        return [fn(items)]
+    bounds = [len(items) * k // n for k in range(n + 1)]
+    chunks = [items[bounds[k]:bounds[k + 1]] for k in range(n)]
+    _JOB = (fn, chunks)
+    try:
+        with mp.get_context("fork").Pool(n - 1) as pool:
+            pending = pool.map_async(_run_chunk, range(1, n))
+            first = fn(chunks[0])
+            return [first, *pending.get()]
+    finally:
+        _JOB = None
+
+
+def _run_item(i: int):
+    fn, items = _JOB
+    return fn(items[i])
+
+
+def parallel_map(fn: Callable[[T], R], items: Sequence[T], workers: int | None = None) -> list[R]:
+    """``[fn(item) for item in items]``, the items handed out one at a time to forked workers
+    (for a few large items of unequal cost, such as data files). In this process where
+    forking cannot help."""
+    global _JOB
+    n = min(workers or available_cores(), len(items))
+    if n < 2 or "fork" not in mp.get_all_start_methods():
+        return [fn(item) for item in items]
+    _JOB = (fn, list(items))
+    try:
+        with mp.get_context("fork").Pool(n) as pool:
+            return pool.map(_run_item, range(len(items)), chunksize=1)
+    finally:
+        _JOB = None
+
+
+def _count_chunk(vectorizer: TfidfVectorizer, docs: Sequence[str]):
+    vocabulary, X = TfidfVectorizer._count_vocab(vectorizer, docs, False)
+    return list(vocabulary), X  # terms in column order: the dict was filled column by column
+
+
+class ParallelTfidfVectorizer(TfidfVectorizer):
+    """A ``TfidfVectorizer`` whose fitting counts terms on every core.
+
+    Only the counting pass is split: each worker counts its chunk with scikit-learn's own code,
+    the columns are merged into one vocabulary, and scikit-learn then sorts, prunes and weights
+    them as always. Which column a term gets before the sort does not matter, so the fitted
+    vocabulary, idf and matrix are exactly those of a plain ``TfidfVectorizer``.
+    """
+
+    def _count_vocab(self, raw_documents, fixed_vocab):
+        if fixed_vocab:
+            return super()._count_vocab(raw_documents, fixed_vocab)
+        docs = raw_documents if isinstance(raw_documents, list) else list(raw_documents)
+        parts = chunked_map(lambda chunk: _count_chunk(self, chunk), docs)
+        terms, X = parts[0]
+        vocabulary = {t: i for i, t in enumerate(terms)}
+        matrices = [X]
+        for terms, X in parts[1:]:
+            column = np.fromiter((vocabulary.setdefault(t, len(vocabulary)) for t in terms), dtype=np.int64,
+                                 count=len(terms))
+            matrices.append(type(X)((X.data, column[X.indices].astype(X.indices.dtype), X.indptr), shape=X.shape))
+        width = len(vocabulary)
+        matrices = [type(M)((M.data, M.indices, M.indptr), shape=(M.shape[0], width)) for M in matrices]
+        merged = sp.vstack(matrices, format="csr", dtype=self.dtype)
+        merged = type(matrices[0])(merged)
+        merged.sort_indices()
+        return vocabulary, merged
