@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUSINESS, HEALTH, SPORTS, SPORTS_TEXT
+from conftest import BUSINESS, HEALTH, SPORTS, SPORTS_TEXT, VOCAB
 from model.bundle import read_config
 from model.paths import default_model_dir
 from model.predictor import Predictor
@@ -29,6 +29,7 @@ from training.retrain import allowed_drop, compare, retrain
 REPO_ROOT = Path(__file__).resolve().parent.parent
 OLD_TYPES = {SPORTS, BUSINESS, HEALTH}
 N_RECORDS, N_HELD = 570, 18  # corpus() and its holdout (13 type + 4 topics + 1 summary)
+EDU_HELD = 2  # of edu_file()'s 12 new articles, the slice held out of a retrain: int(0.2 * 12)
 
 
 pytestmark = pytest.mark.usefixtures("isolated_env")
@@ -101,7 +102,7 @@ def test_new_type_label_is_reported_and_joins_the_forced_candidate(edu_retrain, 
     assert info["new_data"] == ["edu.jsonl"]
     assert candidate.config["retrained_from"] == "v0001"
     # Trained on the old data plus the new, the holdout still left out.
-    assert candidate.config["data"]["records_used"] == N_RECORDS - N_HELD + 12
+    assert candidate.config["data"]["records_used"] == N_RECORDS - N_HELD + 12 - EDU_HELD
     assert [f["file"] for f in candidate.config["data"]["train"]] == ["train.jsonl", "edu.jsonl"]
     assert reg.check() == [] and staging_leftovers(reg.home) == []
 
@@ -139,7 +140,7 @@ def test_holdout_stays_fixed_and_untrained_when_new_data_contains_it(registry, t
     result = retrain([str(new)], registry=registry, force=True, progress=False)
     (trained,) = fit_spy
     assert not held & {record_key(r) for r in trained}
-    assert len(trained) == N_RECORDS - N_HELD + 12
+    assert len(trained) == N_RECORDS - N_HELD + 12 - EDU_HELD
     assert result.candidate.config["data"]["records_used"] == len(trained)
     assert result.report.duplicates_of_existing == len(holdout)
     assert (snapshot(registry.home)["holdout"], holdout_file(registry).read_bytes()) == before
@@ -460,3 +461,76 @@ def test_retrain_report_has_a_section_and_valid_png_plots(edu_retrain):
     # Extra report files do not break the bundle's integrity check.
     assert reg.check() == []
     read_config(folder)
+
+
+# --- the gate sees the new data ------------------------------------------------------------------
+def test_a_new_label_is_learnt_from_the_new_data_and_judged_on_its_held_out_slice(edu_retrain):
+    reg, result = edu_retrain
+    assert result.new_held == EDU_HELD
+    (gain,) = result.new_gains
+    assert (gain.task, gain.n, gain.current, gain.candidate) == ("type", EDU_HELD, 0.0, 1.0)
+    assert gain.beats and not result.reasons  # promoted on its merits, not only because forced
+    first = result.new_labels[0]
+    assert (first.label, first.new, first.n) == (EDUCATION, True, EDU_HELD)
+    assert first.current == (None, 0.0) and first.candidate == (1.0, 1.0)  # (precision, recall)
+    assert "On the 2 held-out new article(s)" in result.table() and "Giáo dục (new)" in result.table()
+    card = (result.candidate.path / "README.md").read_text(encoding="utf-8")
+    assert "held-out new records" in card and "| Giáo dục (new) | 2 |" in card
+    # The slice joined the registry's holdout, apart from the fixed one.
+    slice_file = reg.home / "holdout-new" / "v0002.jsonl.gz"
+    assert len(read_records(slice_file)) == EDU_HELD
+    assert result.candidate.info["new_held_out"] == EDU_HELD and result.candidate.info["new_weight"] == 5.0
+
+
+def test_the_current_models_reading_of_a_new_label_is_reported(edu_retrain):
+    _, result = edu_retrain
+    (reading,) = result.report.readings
+    assert reading.label == EDUCATION and reading.new and reading.n == 12
+    assert reading.read_as in OLD_TYPES and 0 < reading.share <= 1
+    assert reading.lookalikes is not None and reading.threshold is not None and reading.sampled == 450 - 13
+    rendered = result.report.render()
+    assert f"CONFLICT WITH THE CURRENT MODEL: 12 '{EDUCATION}' article(s): the current model reads" in rendered
+    assert "--new-weight" in rendered and "--labels current" in rendered
+
+
+def test_later_retrains_keep_watching_the_slice_and_never_train_on_it(edu_retrain, tmp_path, fit_spy):
+    template, _ = edu_retrain
+    reg = copy_registry(template, tmp_path / "home")
+    watched = read_records(reg.home / "holdout-new" / "v0002.jsonl.gz")
+    more = write_jsonl(tmp_path / "more.jsonl", synth_records(EDU_VOCAB, 10, prefix="more", k=5))
+    result = retrain([str(more)], registry=reg, force=True, progress=False)
+    (trained,) = fit_spy
+    assert not {record_key(r) for r in watched} & {record_key(r) for r in trained}  # edu.jsonl is re-read, its slice is not trained
+    assert result.candidate.config["metrics"]["holdout"]["n"] == N_HELD + EDU_HELD
+
+
+def shuffled_file(folder: Path, n: int = 120) -> Path:
+    """New articles of the known types whose labels were shuffled: data that teaches nothing."""
+    records = synth_records(VOCAB, n // 3, prefix="shuffled", k=5)
+    labels = [r.type for r in records]
+    random.Random(7).shuffle(labels)
+    return write_jsonl(folder / "shuffled.jsonl", [replace(r, type=t) for r, t in zip(records, labels)])
+
+
+def test_data_with_shuffled_labels_is_refused_with_the_reason(registry, tmp_path):
+    result = retrain([str(shuffled_file(tmp_path))], registry=registry, progress=False)
+    assert not result.promoted and registry.current_name() == "v0001"
+    assert any(r.startswith("does not beat the current model on the held-out new data") for r in result.reasons), \
+        result.reasons
+    (gain,) = result.new_gains
+    assert gain.n == 24 and not gain.beats
+    assert not (registry.home / "holdout-new").exists()  # a refused slice is not watched
+
+
+def test_new_weight_must_be_a_positive_number(registry, tmp_path):
+    for bad in (0, -1, float("nan"), 1e9):
+        with pytest.raises(ValueError, match="--new-weight"):
+            retrain([str(edu_file(tmp_path))], registry=registry, new_weight=bad, progress=False)
+
+
+def test_cli_new_weight_default_is_the_library_default():
+    from training.cli import build_parser
+    from training.retrain import DEFAULT_NEW_WEIGHT, DEFAULT_TOLERANCE
+
+    args = build_parser().parse_args(["retrain", "--data", "x.jsonl"])
+    assert args.new_weight == DEFAULT_NEW_WEIGHT and args.tolerance == DEFAULT_TOLERANCE

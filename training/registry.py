@@ -267,3 +267,40 @@ def write_holdout(registry: Registry, holdout: list, sources: list[dict[str, Any
 def holdout_file(registry: Registry) -> Path | None:
     path = registry.home / HOLDOUT_DIR / "holdout.jsonl.gz"
     return path if path.is_file() else None
+
+
+# --- slices of new data that retrains held out ------------------------------------------------
+WATCH_DIR = "holdout-new"
+
+
+def watched_slices(registry: Registry) -> list:
+    """The held-out slices of the new data of earlier promoted retrains: part of the registry's
+    holdout from then on, so later retrains keep being judged on what those taught."""
+    from .data import read_records
+
+    folder = registry.home / WATCH_DIR
+    if not folder.is_dir():
+        return []
+    return [r for path in sorted(folder.glob("v*.jsonl.gz")) for r in read_records(path)]
+
+
+def add_watched_slice(registry: Registry, version: str, records: list) -> Path | None:
+    """Write ``version``'s held-out new records (atomically: a temporary file, then a rename)."""
+    import gzip
+
+    if not records:
+        return None
+    folder = registry.home / WATCH_DIR
+    folder.mkdir(exist_ok=True)
+    target = folder / f"{version}.jsonl.gz"
+    fd, tmp = tempfile.mkstemp(prefix=".slice-", dir=folder)
+    os.close(fd)
+    try:
+        with gzip.open(tmp, "wt", encoding="utf-8") as f:
+            for r in records:
+                f.write(json.dumps(r.to_json_dict(), ensure_ascii=False) + "\n")
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return target

@@ -120,18 +120,39 @@ def plot_history(points: list[tuple[str, dict[str, Any]]], path: Path) -> bool:
 
 
 def write_report(folder: Path, current, current_metrics: dict, candidate_metrics: dict, comparison: dict,
-                 reasons: list[str], promoted: bool, forced: bool, registry) -> None:
+                 reasons: list[str], promoted: bool, forced: bool, registry, new_gains: list | None = None,
+                 new_labels: list | None = None) -> None:
     """Plots and a "Retraining" section appended to the candidate's model card.
 
     ``folder`` is the staged (not yet registered) candidate bundle; it is sealed again afterwards.
+    ``new_gains`` / ``new_labels``: the comparison on the held-out new records (``newdata``).
     """
     with bundle.amend(folder):
         _write_report(folder, current, current_metrics, candidate_metrics, comparison, reasons, promoted, forced,
-                      registry)
+                      registry, new_gains or [], new_labels or [])
+
+
+def _new_data_section(gains: list, labels: list) -> list[str]:
+    if not gains:
+        return []
+    lines = ["", "Both models on the held-out new records (a slice of the new data, never trained on):", "",
+             "| task | metric | n | current | candidate | paired z | verdict |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    for g in gains:
+        verdict = "beats" if g.beats else "worse" if g.worse else "no significant change"
+        lines.append(f"| {g.task} | {g.metric} | {g.n} | {g.current:.4f} | {g.candidate:.4f} | {g.z:+.2f} | {verdict} |")
+    if labels:
+        def pr(v):
+            return " / ".join("-" if x is None else f"{x:.2f}" for x in v)
+
+        lines += ["", "| type label | n | current precision / recall | candidate precision / recall |",
+                  "| --- | --- | --- | --- |"]
+        lines += [f"| {row.label}{' (new)' if row.new else ''} | {row.n} | {pr(row.current)} | {pr(row.candidate)} |"
+                  for row in labels]
+    return lines
 
 
 def _write_report(folder: Path, current, current_metrics: dict, candidate_metrics: dict, comparison: dict,
-                  reasons: list[str], promoted: bool, forced: bool, registry) -> None:
+                  reasons: list[str], promoted: bool, forced: bool, registry, new_gains: list, new_labels: list) -> None:
     images = []
     if plot_confusion(candidate_metrics, folder / "confusion_matrix.png", "Candidate: type confusion matrix (holdout)"):
         images.append("confusion_matrix.png")
@@ -160,9 +181,10 @@ def _write_report(folder: Path, current, current_metrics: dict, candidate_metric
         f"Retrained from `{current.name}`. Decision: **{decision}**.",
         *(f"- {r}" for r in reasons),
         "",
-        "Both models on the registry's fixed holdout:",
+        "Both models on the registry's holdout (the fixed one and the slices earlier retrains held out):",
         "",
         *rows,
+        *_new_data_section(new_gains, new_labels),
         "",
         metrics_table({k: v for k, v in {"holdout (candidate)": candidate_metrics,
                                          "holdout (current)": current_metrics}.items() if v}),

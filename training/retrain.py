@@ -1,9 +1,15 @@
 """Retraining on new labelled data without ever serving a broken or worse model.
 
-1. validate the new files (stop on any problem, before training) and report what they add;
-2. train a candidate on the current model's training data plus the new data;
-3. evaluate candidate and current on the registry's fixed holdout, task by task;
-4. promote only if no task got worse beyond the tolerance (``force`` overrides, recorded).
+1. validate the new files (stop on any problem, before training) and report what they add,
+   including how the current model reads their labels (``newdata.conflicts``);
+2. hold out a seeded slice of the new records (``newdata.new_data_slice``), then train a
+   candidate on the current model's training data plus the rest of the new data, each new
+   record weighted ``new_weight`` times;
+3. evaluate candidate and current on the registry's holdout (the fixed one and the slices
+   that earlier promoted retrains held out), task by task, and on the held-out new records;
+4. promote only if no task got worse beyond the tolerance on the holdout *and* the candidate
+   beats the current model on the held-out new records (``force`` overrides, recorded). The
+   slice then joins the registry's holdout.
 
 The candidate is built in a staging folder and registered by an atomic rename; ``current``
 moves by an atomic file replace. A crash at any point leaves the old model serving.
@@ -13,7 +19,7 @@ from __future__ import annotations
 import logging
 import shutil
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +29,11 @@ from model.predictor import Predictor
 
 from .config import TrainConfig, _build
 from .data import Record
-from .evaluate import evaluate
+from .evaluate import evaluate, predict_records
 from .metrics import TASK_METRICS
-from .registry import Registry, RegistryError, Version, record_key
+from .newdata import (Conflict, Gain, LabelScore, conflicts, count_lookalikes, gate_reasons, label_report,
+                      new_data_slice, options_text, paired_gains, render_label_report)
+from .registry import Registry, RegistryError, Version, add_watched_slice, record_key, watched_slices
 from .report import write_report
 from .train import apply_holdout, check_ready, fit_and_save, read_files
 
@@ -35,6 +43,10 @@ log = logging.getLogger("newslens.retrain")
 # noise on the holdout is larger (``allowed_drop``): half a point of accuracy, F1 or ROUGE.
 # The CLI's --tolerance default says the same.
 DEFAULT_TOLERANCE = 0.005
+# How many times each new record counts in the candidate's training loss (the CLI's
+# --new-weight default says the same). Chosen by bench/retrain.py on the held-out new records
+# and the fixed holdout (README, "Retraining").
+DEFAULT_NEW_WEIGHT = 5.0
 
 
 @dataclass
@@ -50,6 +62,8 @@ class DataReport:
     duplicates_within: int
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     dropped_labels: dict[str, int] = field(default_factory=dict)
+    readings: list[Conflict] = field(default_factory=list)  # how the current model reads the new labels
+    new_weight: float = 1.0
 
     def render(self) -> str:
         lines = [f"New data: {self.records} article(s) from {', '.join(self.files)}"]
@@ -71,6 +85,10 @@ class DataReport:
             lines.append(f"  CONFLICTS: {len(self.conflicts)} article(s) carry different labels for the same text:")
             for c in self.conflicts[:10]:
                 lines.append(f"    {c['id']}: {c['task']} {c['labels']}")
+        for c in self.readings:
+            lines.append(f"  CONFLICT WITH THE CURRENT MODEL: {c.describe()}")
+        if self.readings:
+            lines.append(f"  {options_text(self.new_weight)}")
         return "\n".join(lines)
 
 
@@ -83,6 +101,9 @@ class RetrainResult:
     reasons: list[str]
     comparison: dict[str, dict[str, dict[str, float | None]]]
     report: DataReport
+    new_gains: list[Gain] = field(default_factory=list)  # on the held-out new records
+    new_labels: list[LabelScore] = field(default_factory=list)
+    new_held: int = 0  # new records held out of this retrain
 
     def table(self) -> str:
         rows = [f"{'task / metric':28} {'current':>9} {'candidate':>9} {'change':>8} {'allowed':>8}"]
@@ -92,6 +113,13 @@ class RetrainResult:
                 change = "" if cur is None or cand is None else f"{cand - cur:+.4f}"
                 allowed = "" if v["allowed_drop"] is None else f"-{v['allowed_drop']:.4f}"
                 rows.append(f"{task + ' ' + name:28} {_f(cur):>9} {_f(cand):>9} {change:>8} {allowed:>8}")
+        if self.new_gains:
+            rows.append("")
+            rows.append(f"On the {self.new_held} held-out new article(s) (never trained on):")
+            rows.extend(f"  {g.describe()}" + ("  BEATS" if g.beats else "  WORSE" if g.worse else "")
+                        for g in self.new_gains)
+        if self.new_labels:
+            rows.append(render_label_report(self.new_labels))
         return "\n".join(rows)
 
 
@@ -200,8 +228,12 @@ def retrain(
     labels: str | None = None,
     kind: str | None = None,
     progress: bool = True,
+    new_weight: float = DEFAULT_NEW_WEIGHT,
 ) -> RetrainResult:
-    """``kind``: the candidate's model kind (default: the current model's)."""
+    """``kind``: the candidate's model kind (default: the current model's); ``new_weight``: how
+    many times each new record counts in training (1 = like every other record)."""
+    if not (isinstance(new_weight, (int, float)) and 0 < new_weight <= 1000):
+        raise ValueError(f"--new-weight must be a number in (0, 1000]; got {new_weight!r}.")
     registry = registry or Registry()
     current = registry.current()
     if current is None:
@@ -212,30 +244,83 @@ def retrain(
     check_ready(config, [Path(f) for f in files] + previous_files)
 
     # 1. Read the data, the new files validated completely first, and report what they bring.
-    new, new_prints, existing, prints, report = read_data(current, files, previous_files, labels, progress)
+    new, new_prints, existing, prints, report = read_data(current, files, previous_files, labels, progress,
+                                                          config.type_from_source)
 
-    # 2. Train the candidate on old + new data (holdout excluded), in a staging folder.
+    # 2. The registry's holdout (fixed, plus the slices earlier retrains held out) and a slice
+    # of this retrain's new records stay out of training.
     records, holdout = apply_holdout(registry, existing + new, prints + new_prints)
+    watched = watched_slices(registry)
+    holdout = holdout + watched
+    held = {record_key(r) for r in holdout}
+    new_fit, new_held = new_data_slice([r for r in new if record_key(r) not in held], record_key, seed=config.baseline.seed)
+    held |= {record_key(r) for r in new_held}
+    records = [r for r in records if record_key(r) not in held]
+    current_predictor = Predictor.load(current.path)
+    report.new_weight = new_weight
+    new_ids = {id(r) for r in new}
+    report.readings = read_by_current(current_predictor, new_fit, new_held, [r for r in records if id(r) not in new_ids])
+    log.info("%s", report.render())
+
     staging = registry.staging_dir()
     try:
         _, staged = fit_and_save(records, config, staging / "bundle", prints + new_prints, progress, holdout,
-                                 extra_meta={"retrained_from": current.name, "new_data": new_prints},
-                                 preferred=new)
-        # 3. Both models on the same holdout.
+                                 extra_meta={"retrained_from": current.name, "new_data": new_prints,
+                                             "new_weight": new_weight, "new_held_out": len(new_held)},
+                                 preferred=new_fit, preferred_weight=new_weight)
+        # 3. Both models on the same holdout, and on the held-out new records.
         current_metrics, candidate_metrics, comparison, reasons = compare_on_holdout(
             staged, current, holdout, tolerance, progress)
+        gains, label_rows = judge_new_data(current_predictor, Predictor.load(staged), new_held, report)
+        reasons += gate_reasons(gains)
         promoted = force or not reasons
-        write_report(staged, current, current_metrics, candidate_metrics, comparison, reasons, promoted, force, registry)
+        write_report(staged, current, current_metrics, candidate_metrics, comparison, reasons, promoted, force, registry,
+                     new_gains=gains, new_labels=label_rows)
         info = {"parent": current.name, "reason": "retrain", "status": "promoted" if promoted else "rejected",
                 "forced": bool(force and reasons), "rejection_reasons": reasons, "tolerance": tolerance,
-                "new_data": [p["file"] for p in new_prints], "comparison": comparison}
+                "new_weight": new_weight, "new_data": [p["file"] for p in new_prints], "comparison": comparison,
+                "new_held_out": len(new_held), "new_data_gains": [asdict(g) for g in gains]}
         version = registry.add(staged, info)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    # 4. Switch only now, atomically.
+    # 4. Switch only now, atomically; the slice is watched from now on.
     if promoted:
+        add_watched_slice(registry, version.name, new_held)
         registry.set_current(version.name, "retrain (forced)" if force and reasons else "retrain")
-    return RetrainResult(version, current.name, promoted, bool(force and reasons), reasons, comparison, report)
+    return RetrainResult(version, current.name, promoted, bool(force and reasons), reasons, comparison, report,
+                         gains, label_rows, len(new_held))
+
+
+def read_by_current(predictor: Predictor, new_fit: list[Record], new_held: list[Record],
+                    existing: list[Record]) -> list[Conflict]:
+    """How the current model reads the new type labels (``newdata.conflicts``), with the old
+    training articles (``existing``) that look like each new label's."""
+    new = new_fit + new_held
+    if not any(r.type is not None for r in new):
+        return []
+    preds, _ = predict_records(predictor, [r for r in new if r.type is not None])
+    found = conflicts([r for r in new if r.type is not None], preds, set(predictor.labels.types))
+    features = getattr(predictor.model, "features", None) or getattr(getattr(predictor.model, "baseline", None),
+                                                                     "features", None)
+    old = [r for r in existing if r.type is not None]
+    rng = np.random.default_rng(0)
+    for c in found:
+        if c.new and features is not None:
+            count_lookalikes(c, features, [r for r in new_fit if r.type == c.label],
+                             [r for r in new_held if r.type == c.label], [r for r in old if r.type != c.label], rng)
+    return found
+
+
+def judge_new_data(current: Predictor, candidate: Predictor, new_held: list[Record],
+                   report: DataReport) -> tuple[list[Gain], list[LabelScore]]:
+    """The paired comparison and the per-label table on the held-out new records."""
+    if not new_held:
+        return [], []
+    current_preds, _ = predict_records(current, new_held)
+    candidate_preds, _ = predict_records(candidate, new_held)
+    gains = paired_gains(new_held, current_preds, candidate_preds)
+    rows = label_report(new_held, current_preds, candidate_preds, set(report.new_labels.get("type", [])))
+    return gains, rows
 
 
 def previous_training_files(current: Version, files: list[str]) -> list[Path]:
@@ -266,11 +351,13 @@ def candidate_config(current: Version, previous_files: list[Path], files: list[s
 
 
 def read_data(current: Version, files: list[str], previous_files: list[Path], labels: str | None,
-              progress: bool) -> tuple[list[Record], list[dict], list[Record], list[dict], DataReport]:
+              progress: bool, type_rules: dict[str, str] | None = None
+              ) -> tuple[list[Record], list[dict], list[Record], list[dict], DataReport]:
     """(new records, their fingerprints, existing records, theirs, the report of what the new
-    data brings). The new files are validated completely first; ``labels`` fixes the taxonomy."""
-    new, new_prints = read_files([Path(f) for f in files], progress=False)
-    existing, prints = read_files(previous_files, progress)
+    data brings). The new files are validated completely first; ``labels`` fixes the taxonomy;
+    ``type_rules`` are the config's ``type_from_source``, applied to every file as in training."""
+    new, new_prints = read_files([Path(f) for f in files], progress=False, type_rules=type_rules)
+    existing, prints = read_files(previous_files, progress, type_rules)
     old_prints = {f["path"]: f["sha256"] for f in current.config["data"]["train"]}
     changed = [p["file"] for p in prints if old_prints.get(p["path"], p["sha256"]) != p["sha256"]]
     if changed:
@@ -281,7 +368,6 @@ def read_data(current: Version, files: list[str], previous_files: list[Path], la
         taxonomy = known if labels == "current" else _read_taxonomy(labels)
         new, dropped = restrict_labels(new, taxonomy)
     report = inspect_new_data([str(f) for f in files], new, existing, known, dropped)
-    log.info("%s", report.render())
     return new, new_prints, existing, prints, report
 
 
