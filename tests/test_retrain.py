@@ -534,3 +534,29 @@ def test_cli_new_weight_default_is_the_library_default():
 
     args = build_parser().parse_args(["retrain", "--data", "x.jsonl"])
     assert args.new_weight == DEFAULT_NEW_WEIGHT and args.tolerance == DEFAULT_TOLERANCE
+
+
+# --- relabelling old articles that look like a new label's -----------------------------------------
+def test_relabel_similar_changes_old_labels_as_registry_data_and_can_be_undone(tmp_path):
+    # The old data files education articles under health (as VNTC files them under society).
+    old_edu = [replace(r, type=HEALTH) for r in synth_records(EDU_VOCAB, 30, prefix="old-edu", k=5)]
+    registry, data = train_registry(tmp_path, corpus() + old_edu)
+    data_file = data / "train.jsonl"
+    before = data_file.read_bytes()
+    new = edu_file(tmp_path)
+
+    result = retrain([str(new)], registry=registry, relabel_similar=True, force=True, progress=False)
+    made = result.report.relabels["made"]
+    assert made["to"] == EDUCATION and made["from"] == {HEALTH: made["n"]} and 10 <= made["n"] <= 30
+    assert f"RELABELLED {made['n']} old training article(s) as '{EDUCATION}'" in result.report.render()
+    assert data_file.read_bytes() == before  # the corpus is never edited
+    (name,) = result.candidate.info["relabels"]
+    assert (registry.home / "relabels" / name).is_file()
+
+    # A later retrain keeps the changes; --undo-relabels drops them.
+    more = write_jsonl(tmp_path / "more.jsonl", synth_records(EDU_VOCAB, 40, prefix="more", k=5)[30:])  # unseen texts
+    kept = retrain([str(more)], registry=registry, force=True, progress=False)
+    assert kept.candidate.info["relabels"] == [name] and kept.report.relabels["applied"] == made["n"]
+    undone = retrain([str(more)], registry=registry, undo_relabels=True, force=True, progress=False)
+    assert undone.candidate.info["relabels"] == [] and undone.report.relabels["undone"] == [name]
+    assert "UNDONE" in undone.report.render()

@@ -110,7 +110,8 @@ def _cmd_retrain(args: argparse.Namespace) -> int:
     from .retrain import retrain
 
     result = retrain(args.data, tolerance=args.tolerance, force=args.force, labels=args.labels,
-                     kind=args.kind, progress=not args.quiet, new_weight=args.new_weight)
+                     kind=args.kind, progress=not args.quiet, new_weight=args.new_weight,
+                     relabel_similar=args.relabel_similar, undo_relabels=args.undo_relabels)
     print(result.report.render(), file=sys.stderr)
     print(result.table())
     if result.promoted:
@@ -236,6 +237,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--new-weight", type=float, default=5.0,  # retrain.DEFAULT_NEW_WEIGHT (not imported: keeps startup fast)
                    help="how many times each new record counts in training (default 5: a few hundred new articles "
                    "are heard against tens of thousands of old ones; 1 = like any other record)")
+    p.add_argument("--relabel-similar", action="store_true",
+                   help="give a new type label to the old training articles that look like its new articles "
+                   "(kept as data in the registry, never written into the data files)")
+    p.add_argument("--undo-relabels", action="store_true", help="train the candidate without earlier --relabel-similar changes")
     p.set_defaults(func=_cmd_retrain)
 
     p = sub.add_parser("models", help="the model registry: list, show V, promote V, rollback, check")

@@ -240,23 +240,36 @@ def conflicts(records: Sequence[Record], preds: Sequence[Any], known_types: set[
     return out
 
 
+def _matrix(features, records: Sequence[Record]):
+    """The TF-IDF rows (L2-normalised) of ``records``, read as the predictor reads articles."""
+    return features.transform([analysis_text(a.body, a.title) for a in (read_article(r.text, r.title) for r in records)])
+
+
+def lookalike_rule(features, label_fit: Sequence[Record], label_held: Sequence[Record]) -> tuple[np.ndarray, float]:
+    """(centre, threshold): the normalised mean TF-IDF vector of a label's training articles,
+    and the cosine to it that 90% of its held-out articles reach (the threshold is chosen on
+    data the centre did not see)."""
+    centre = np.asarray(_matrix(features, label_fit).mean(axis=0)).ravel()
+    centre /= max(float(np.linalg.norm(centre)), 1e-12)
+    return centre, float(np.quantile(_matrix(features, label_held) @ centre, LOOKALIKE_QUANTILE))
+
+
+def lookalikes(features, centre: np.ndarray, threshold: float, old: Sequence[Record]) -> np.ndarray:
+    """A mask of the ``old`` articles at least ``threshold`` close to ``centre``."""
+    return np.asarray(_matrix(features, old) @ centre).ravel() >= threshold if old else np.zeros(0, bool)
+
+
 def count_lookalikes(conflict: Conflict, features, label_fit: Sequence[Record], label_held: Sequence[Record],
                      old: Sequence[Record], rng: np.random.Generator) -> Conflict:
-    """Fill in how many ``old`` typed training articles look like the label's articles: as close
-    to the centre of its training articles (``label_fit``; TF-IDF, cosine) as 90% of its held-out
-    ones (``label_held``). ``old`` is sampled down to ``LOOKALIKE_SAMPLE``; counts are scaled up."""
+    """Fill in how many ``old`` typed training articles look like the label's articles
+    (``lookalike_rule``). ``old`` is sampled down to ``LOOKALIKE_SAMPLE``; counts are scaled up."""
     if not label_fit or not label_held or not old:
         return conflict
-    def matrix(rs):
-        return features.transform([analysis_text(a.body, a.title) for a in (read_article(r.text, r.title) for r in rs)])
-
-    centre = np.asarray(matrix(label_fit).mean(axis=0)).ravel()
-    centre /= max(float(np.linalg.norm(centre)), 1e-12)
-    threshold = float(np.quantile(matrix(label_held) @ centre, LOOKALIKE_QUANTILE))
+    centre, threshold = lookalike_rule(features, label_fit, label_held)
     pick = np.sort(rng.choice(len(old), LOOKALIKE_SAMPLE, replace=False)) if len(old) > LOOKALIKE_SAMPLE \
         else np.arange(len(old))
     sample = [old[i] for i in pick]
-    close = (matrix(sample) @ centre) >= threshold
+    close = lookalikes(features, centre, threshold, sample)
     scale = len(old) / len(sample)
     labels = Counter(r.type for r, c in zip(sample, close) if c)
     conflict.lookalikes = int(round(close.sum() * scale))

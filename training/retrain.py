@@ -32,7 +32,8 @@ from .data import Record
 from .evaluate import evaluate, predict_records
 from .metrics import TASK_METRICS
 from .newdata import (Conflict, Gain, LabelScore, conflicts, count_lookalikes, gate_reasons, label_report,
-                      new_data_slice, options_text, paired_gains, render_label_report)
+                      lookalike_rule, lookalikes, new_data_slice, options_text, paired_gains, render_label_report)
+from .relabels import apply_relabels, read_relabels, write_relabels
 from .registry import Registry, RegistryError, Version, add_watched_slice, record_key, watched_slices
 from .report import write_report
 from .train import apply_holdout, check_ready, fit_and_save, read_files
@@ -64,6 +65,7 @@ class DataReport:
     dropped_labels: dict[str, int] = field(default_factory=dict)
     readings: list[Conflict] = field(default_factory=list)  # how the current model reads the new labels
     new_weight: float = 1.0
+    relabels: dict[str, Any] = field(default_factory=dict)  # label changes in force, made or undone
 
     def render(self) -> str:
         lines = [f"New data: {self.records} article(s) from {', '.join(self.files)}"]
@@ -87,8 +89,18 @@ class DataReport:
                 lines.append(f"    {c['id']}: {c['task']} {c['labels']}")
         for c in self.readings:
             lines.append(f"  CONFLICT WITH THE CURRENT MODEL: {c.describe()}")
-        if self.readings:
+        if self.readings and not self.relabels.get("made"):
             lines.append(f"  {options_text(self.new_weight)}")
+        if self.relabels.get("made"):
+            made = self.relabels["made"]
+            by = ", ".join(f"'{l}' {n:,}" for l, n in sorted(made["from"].items(), key=lambda x: -x[1])[:4])
+            lines.append(f"  RELABELLED {made['n']:,} old training article(s) as '{made['to']}' ({by}), kept as data in "
+                         f"the registry (relabels/{made['file']}); the corpora are unchanged. Undo: --undo-relabels.")
+        if self.relabels.get("applied"):
+            lines.append(f"  {self.relabels['applied']:,} old article(s) carry labels changed by earlier retrains "
+                         f"({', '.join(self.relabels['in_force'])}); --undo-relabels trains without them.")
+        if self.relabels.get("undone"):
+            lines.append(f"  UNDONE: the label changes of {', '.join(self.relabels['undone'])} are not applied to this candidate.")
         return "\n".join(lines)
 
 
@@ -229,9 +241,13 @@ def retrain(
     kind: str | None = None,
     progress: bool = True,
     new_weight: float = DEFAULT_NEW_WEIGHT,
+    relabel_similar: bool = False,
+    undo_relabels: bool = False,
 ) -> RetrainResult:
     """``kind``: the candidate's model kind (default: the current model's); ``new_weight``: how
-    many times each new record counts in training (1 = like every other record)."""
+    many times each new record counts in training (1 = like every other record);
+    ``relabel_similar``: give each new type label to the old training articles that look like
+    its articles (``relabels.py``); ``undo_relabels``: train without earlier label changes."""
     if not (isinstance(new_weight, (int, float)) and 0 < new_weight <= 1000):
         raise ValueError(f"--new-weight must be a number in (0, 1000]; got {new_weight!r}.")
     registry = registry or Registry()
@@ -259,7 +275,18 @@ def retrain(
     current_predictor = Predictor.load(current.path)
     report.new_weight = new_weight
     new_ids = {id(r) for r in new}
-    report.readings = read_by_current(current_predictor, new_fit, new_held, [r for r in records if id(r) not in new_ids])
+    old = [r for r in records if id(r) not in new_ids]
+    report.readings = read_by_current(current_predictor, new_fit, new_held, old)
+    in_force = [] if undo_relabels else list(current.info.get("relabels", []))
+    if undo_relabels and current.info.get("relabels"):
+        report.relabels["undone"] = list(current.info["relabels"])
+    if relabel_similar:
+        name = relabel_lookalikes(registry, current_predictor, report, new_fit, new_held, old)
+        if name:
+            in_force.append(name)
+    if in_force:
+        records, applied = apply_relabels(records, read_relabels(registry.home, in_force), record_key)
+        report.relabels.update({"in_force": in_force, "applied": applied - report.relabels.get("made", {}).get("n", 0)})
     log.info("%s", report.render())
 
     staging = registry.staging_dir()
@@ -279,7 +306,7 @@ def retrain(
         info = {"parent": current.name, "reason": "retrain", "status": "promoted" if promoted else "rejected",
                 "forced": bool(force and reasons), "rejection_reasons": reasons, "tolerance": tolerance,
                 "new_weight": new_weight, "new_data": [p["file"] for p in new_prints], "comparison": comparison,
-                "new_held_out": len(new_held), "new_data_gains": [asdict(g) for g in gains]}
+                "new_held_out": len(new_held), "new_data_gains": [asdict(g) for g in gains], "relabels": in_force}
         version = registry.add(staged, info)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -300,8 +327,7 @@ def read_by_current(predictor: Predictor, new_fit: list[Record], new_held: list[
         return []
     preds, _ = predict_records(predictor, [r for r in new if r.type is not None])
     found = conflicts([r for r in new if r.type is not None], preds, set(predictor.labels.types))
-    features = getattr(predictor.model, "features", None) or getattr(getattr(predictor.model, "baseline", None),
-                                                                     "features", None)
+    features = _features(predictor)
     old = [r for r in existing if r.type is not None]
     rng = np.random.default_rng(0)
     for c in found:
@@ -309,6 +335,40 @@ def read_by_current(predictor: Predictor, new_fit: list[Record], new_held: list[
             count_lookalikes(c, features, [r for r in new_fit if r.type == c.label],
                              [r for r in new_held if r.type == c.label], [r for r in old if r.type != c.label], rng)
     return found
+
+
+def relabel_lookalikes(registry: Registry, predictor: Predictor, report: DataReport, new_fit: list[Record],
+                      new_held: list[Record], old: list[Record]) -> str | None:
+    """Write the label changes for ``--relabel-similar``: every old typed training article at
+    least as close to a new label's centre as 90% of its held-out articles takes that label.
+    Returns the relabel file's name (None when nothing changed)."""
+    features = _features(predictor)
+    changes, made_from = [], Counter()
+    target = None
+    for c in report.readings:
+        fit = [r for r in new_fit if r.type == c.label]
+        held = [r for r in new_held if r.type == c.label]
+        if not (c.new and fit and held and features is not None):
+            continue
+        centre, threshold = lookalike_rule(features, fit, held)
+        candidates = [r for r in old if r.type is not None and r.type != c.label]
+        close = lookalikes(features, centre, threshold, candidates)
+        for r, hit in zip(candidates, close):
+            if hit:
+                changes.append({"key": record_key(r), "from": r.type, "to": c.label, "threshold": round(threshold, 4)})
+                made_from[r.type] += 1
+        target = c.label
+    if not changes:
+        return None
+    name = write_relabels(registry.home, changes)
+    report.relabels["made"] = {"n": len(changes), "to": target, "from": dict(made_from), "file": name}
+    return name
+
+
+def _features(predictor: Predictor):
+    """The model's own TF-IDF features (the baseline's, or the transformer's nested baseline's)."""
+    model = predictor.model
+    return getattr(model, "features", None) or getattr(getattr(model, "baseline", None), "features", None)
 
 
 def judge_new_data(current: Predictor, candidate: Predictor, new_held: list[Record],
