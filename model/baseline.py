@@ -30,6 +30,7 @@ from .summary import (
     select_sentences,
     sentence_features,
 )
+from .structure import furniture_mask, strip_dateline
 from .text import Sentence, normalize, read_article, split_sentences
 
 KIND = "baseline"
@@ -251,6 +252,7 @@ class BaselineScores:
     topic_proba: np.ndarray | None  # [n, n_topics]
     sentences: list[list[Sentence]]
     sentence_scores: list[np.ndarray]
+    furniture: list[np.ndarray] | None = None  # per sentence: a caption, byline, subheading... (model/structure.py)
 
 
 def choose_topics(proba: np.ndarray, thresholds: np.ndarray) -> list[list[int]]:
@@ -278,9 +280,17 @@ def topic_predictions(labels: list[str], proba: np.ndarray, chosen: list[list[in
     ]
 
 
-def make_summary(sentences: list[Sentence], scores: np.ndarray, params: SummaryParams) -> Summary:
+def make_summary(sentences: list[Sentence], scores: np.ndarray, params: SummaryParams,
+                 furniture: np.ndarray | None = None) -> Summary:
+    """The draft: the best sentences within the budget, never page furniture (captions,
+    bylines, subheadings; unless the article has nothing else), the lead's dateline left out."""
+    lead = 0  # the first sentence that is not furniture: the one a dateline opens
+    if furniture is not None and furniture.any() and not furniture.all():
+        scores = np.where(furniture, -np.inf, scores)
+        lead = int(np.argmin(furniture))
     chosen = select_sentences(sentences, scores, params)
-    return Summary(" ".join(sentences[j].text for j in chosen), chosen)
+    return Summary(" ".join(strip_dateline(sentences[j].text) if j == lead else sentences[j].text for j in chosen),
+                   chosen)
 
 
 @dataclass
@@ -318,7 +328,8 @@ class BaselineModel:
         sentences = [split_sentences(t) for t in texts]
         features = self.summary_features(X, sentences, titles)
         return BaselineScores(texts, titles, type_proba, topic_proba, sentences,
-                              [self.scorer.score(f) for f in features])
+                              [self.scorer.score(f) for f in features],
+                              [furniture_mask(t, s) for t, s in zip(texts, sentences)])
 
     def analyse(self, texts: list[str], titles: list[str] | None = None) -> list[Analysis]:
         s = self.scores(texts, titles)
@@ -329,7 +340,7 @@ class BaselineModel:
                 type=types[i],
                 topics=topics[i],
                 keywords=self.keywords(s.titles[i], s.texts[i]),
-                summary=make_summary(s.sentences[i], s.sentence_scores[i], self.summary_params),
+                summary=make_summary(s.sentences[i], s.sentence_scores[i], self.summary_params, s.furniture[i]),
             )
             for i in range(len(s.texts))
         ]

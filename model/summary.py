@@ -96,7 +96,7 @@ def select_sentences(sentences: list[Sentence], scores: np.ndarray, params: Summ
     chosen: list[int] = []
     words = 0
     for i in np.argsort(-scores, kind="stable"):
-        if len(chosen) >= params.max_sentences:
+        if len(chosen) >= params.max_sentences or scores[i] == -np.inf:  # -inf: never a draft sentence
             break
         n_words = len(sentences[i].text.split())
         if chosen and words + n_words > params.max_words and len(chosen) >= params.min_sentences:

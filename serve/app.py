@@ -67,6 +67,7 @@ HIGHLIGHT_MAX_CHARS = 20_000
 # Keywords marked in the article and written to a batch row's `keywords` column: the strongest
 # few; more would mark much of a short article. (The Keywords table lists them all.)
 SHOWN_KEYWORDS = 8
+HIGHLIGHTED_KEYWORDS = 5  # marked in the article, at their first occurrence only
 SHOWN_TYPES = 5  # rows of the "Article type" label: the few likeliest, not every type
 SHOWN_TOPICS = 8  # rows of the "Topic probabilities" label: enough for multi-topic articles, short to read
 # A batch upload is predicted this many articles per ``predict_batch`` call, so the progress bar
@@ -190,14 +191,16 @@ class Models:
 
 
 # --- analyse -----------------------------------------------------------------------------
-def _spans(text: str, phrases: list[str]) -> list[tuple[int, int, str]]:
+def _spans(text: str, phrases: list[str], first_only: bool = False) -> list[tuple[int, int, str]]:
+    """Where each phrase occurs in ``text`` as whole words (only its first occurrence when ``first_only``)."""
     out = []
     for phrase in phrases:
         words = phrase.split()
         if not words:
             continue
         pattern = r"(?<!\w)" + r"\s+".join(map(re.escape, words)) + r"(?!\w)"
-        out += [(m.start(), m.end(), phrase) for m in re.finditer(pattern, text, re.IGNORECASE)]
+        found = [(m.start(), m.end(), phrase) for m in re.finditer(pattern, text, re.IGNORECASE)]
+        out += found[:1] if first_only else found
     return out
 
 
@@ -225,7 +228,10 @@ def highlighted_article(text: str, result: Prediction, max_chars: int = HIGHLIGH
     # Summary sentences first (they win where a keyword falls inside one), then keywords.
     marks = [(sentences[i].start, min(sentences[i].end, len(shown)), "summary")
              for i in result.summary.sentences if sentences[i].start < len(shown)]
-    marks += [(s, e, "keyword") for s, e, _ in _spans(shown, [k.phrase for k in result.keywords[:SHOWN_KEYWORDS]])]
+    # Only the top keywords, each where it first occurs: every occurrence of every keyword
+    # (dozens of spans) buried the summary sentences an editor looks for first.
+    marks += [(s, e, "keyword") for s, e, _ in _spans(shown, [k.phrase for k in result.keywords[:HIGHLIGHTED_KEYWORDS]],
+                                                     first_only=True)]
     return _segments(shown, marks)
 
 

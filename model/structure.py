@@ -1,0 +1,101 @@
+"""What each line of a pasted news page is: body text, or page furniture an editor never
+quotes (photo captions, bylines, subheadings, "related articles" blocks, image file names),
+and the dateline or outlet tag that opens a lead ("(NTO)", "HÀ NỘI -", "(Dân trí) -").
+
+The rules read one line at a time, with its neighbours, the way a page is laid out; they were
+written against real pages (``vims``, ``recent``, the app's HTML and DOCX paths) and are
+measured on lines labelled by hand in ``data/structure_lines.tsv`` (``bench/structure.py``).
+Only the summary uses them: furniture is never a draft sentence. Keywords and type read every
+line as before (nothing was measured to gain from reading them differently).
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+BODY, CAPTION, BYLINE, HEADING, RELATED, FILENAME = "body", "caption", "byline", "heading", "related", "filename"
+FURNITURE = frozenset({CAPTION, BYLINE, HEADING, RELATED, FILENAME})
+MAX_CAPTION_WORDS = 45  # longer lines that end with a credit are body text quoting a source
+
+_UPPER = "A-ZÀ-ỸĐ"
+# A caption ends with its credit: "... phát biểu. Ảnh: Thanh Xuân", "(Ảnh: TTXVN)", "Nguồn: Reuters".
+_CREDIT_RE = re.compile(r"(?:^|[\s.(\-–—|])\(?\s*(?:ảnh|nguồn|video|clip|đồ họa|đồ hoạ|photo|infographic)"
+                        r"(?:\s+minh\s+họa)?\s*[:：]\s*[^.!?:]{1,60}\)?\s*[.]?\s*$", re.IGNORECASE)
+# ... or is only the credit: "Ảnh minh họa", "(Ảnh minh họa)", "Ảnh: Internet".
+_CREDIT_ONLY_RE = re.compile(r"^\(?\s*(?:ảnh|hình)\s+(?:minh\s+họa|internet|tư\s+liệu)\s*\)?\s*\.?$", re.IGNORECASE)
+_RELATED_RE = re.compile(r"^\s*(?:>>+|»|xem\s+thêm|tin\s+liên\s+quan|bài\s+liên\s+quan|đọc\s+thêm|tin\s+cùng\s+chuyên\s+mục)"
+                         r"\b", re.IGNORECASE)
+_FILENAME_RE = re.compile(r"^\S*\.(?:jpe?g|png|gif|webp|bmp|svg)(?:\?\S*)?$", re.IGNORECASE)
+# Bylines: "Thanh Xuân", "NGUYỄN VĂN AN", "Theo VnExpress", "PV", "Hoàng Anh (Vietnam+)", "Nhóm PV".
+_SOURCE_RE = re.compile(r"^\(?\s*(?:theo|nguồn)\s+\S.{0,50}$", re.IGNORECASE)
+_NAME_RE = re.compile(rf"^(?:[{_UPPER}][^\s\d]*\s*){{1,5}}(?:\([^)]{{1,30}}\))?\.?$")
+_TERMINAL = tuple(".!?…:;\"”'’)")
+# A dateline or outlet tag before the lead: "(NTO) ", "(Dân trí) - ", "HÀ NỘI - ", "TP HCM – ".
+DATELINE_RE = re.compile(rf"^\s*(?:\((?=[^)]{{1,40}}\))[^)]+\)\s*(?:[-–—:]\s*)?|[{_UPPER}][{_UPPER}. ]{{1,24}}\s[-–—]\s+)")
+
+
+def words(line: str) -> int:
+    return len(line.split())
+
+
+def line_kinds(text: str) -> list[str]:
+    """The kind of each line of ``text`` (``text.split("\\n")``); blank lines are body."""
+    lines = text.split("\n")
+    kinds = [BODY] * len(lines)
+    related = False
+    for i, raw in enumerate(lines):
+        line = raw.strip()
+        if not line:
+            related = False  # a related block ends at a blank line
+            continue
+        n = words(line)
+        if _RELATED_RE.match(line):
+            kinds[i], related = RELATED, True
+            continue
+        if related and n <= 25 and not line.endswith(_TERMINAL[:4]):  # the titles listed under it
+            kinds[i] = RELATED
+            continue
+        related = False
+        if _FILENAME_RE.match(line):
+            kinds[i] = FILENAME
+        elif n <= MAX_CAPTION_WORDS and (_CREDIT_RE.search(line) or _CREDIT_ONLY_RE.match(line)):
+            kinds[i] = CAPTION
+            # A caption broken over lines: the lines just above it that do not end a sentence.
+            j = i - 1
+            while j >= 0 and lines[j].strip() and kinds[j] == BODY and not lines[j].strip().endswith(_TERMINAL) \
+                    and words(lines[j]) <= 40 and i - j <= 2:
+                kinds[j] = CAPTION
+                j -= 1
+    # Bylines and subheadings: short lines without final punctuation, set apart from the body.
+    body_lines = [i for i, k in enumerate(kinds) if k == BODY and lines[i].strip()]
+    if len(body_lines) < 2:
+        return kinds  # a one-paragraph input (a lead, a feed item) has no furniture to find
+    last = body_lines[-1]
+    for i in body_lines:
+        line = lines[i].strip()
+        if line.endswith(_TERMINAL) or words(line) > 15:
+            continue
+        if i == last and (_NAME_RE.match(line) or _SOURCE_RE.match(line)) and words(line) <= 8:
+            kinds[i] = BYLINE
+        elif i != last:
+            kinds[i] = HEADING
+        elif words(line) <= 8:
+            kinds[i] = BYLINE
+    return kinds
+
+
+def strip_dateline(sentence: str) -> str:
+    """A lead sentence without its dateline or outlet tag; unchanged if it has none or if
+    nothing would be left."""
+    m = DATELINE_RE.match(sentence)
+    if not m or not sentence[m.end():].strip():
+        return sentence
+    rest = sentence[m.end():].lstrip()
+    return rest[:1].upper() + rest[1:]
+
+
+def furniture_mask(text: str, sentences) -> np.ndarray:
+    """True for each sentence of ``split_sentences(text)`` that lies on a furniture line."""
+    kinds = line_kinds(text)
+    return np.array([kinds[s.paragraph] in FURNITURE for s in sentences], dtype=bool)

@@ -1,0 +1,96 @@
+"""model/structure.py: page furniture (captions, bylines, subheadings, related links, image
+file names) is recognised and never becomes a draft sentence; a lead's dateline is left out."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from model.baseline import make_summary
+from model.structure import BODY, BYLINE, CAPTION, FILENAME, HEADING, RELATED, line_kinds, strip_dateline
+from model.summary import SummaryParams
+from model.text import split_sentences
+
+LEAD = "(NTO) Ngày 26-9, đoàn kiểm tra đã làm việc với Đảng ủy Khối các cơ quan tỉnh về công tác xây dựng Đảng."
+BODY_1 = "Theo báo cáo, các cấp ủy đã quán triệt nghị quyết và ban hành chương trình hành động cụ thể cho từng đơn vị."
+BODY_2 = "Kết luận buổi làm việc, đoàn đề nghị các chi bộ tiếp tục tổ chức học tập thường xuyên, gắn với nhiệm vụ chính trị."
+PAGE = "\n".join([
+    LEAD, "",
+    "Đồng chí Hà Ngọc Anh, Phó Trưởng đoàn kiểm tra",
+    "phát biểu tại buổi làm việc. Ảnh: Thanh Xuân", "",
+    BODY_1, "",
+    "Những việc còn tồn tại", "",
+    BODY_2, "",
+    "Xem thêm:",
+    "Đoàn kiểm tra làm việc tại huyện Ninh Hải", "",
+    "anh-doan-kiem-tra.jpg",
+    "Thanh Xuân",
+])
+
+
+def test_each_kind_of_furniture_is_recognised():
+    kinds = dict(zip(PAGE.split("\n"), line_kinds(PAGE)))
+    assert kinds[LEAD] == BODY and kinds[BODY_1] == BODY and kinds[BODY_2] == BODY
+    assert kinds["Đồng chí Hà Ngọc Anh, Phó Trưởng đoàn kiểm tra"] == CAPTION  # a caption broken over two lines
+    assert kinds["phát biểu tại buổi làm việc. Ảnh: Thanh Xuân"] == CAPTION
+    assert kinds["Những việc còn tồn tại"] == HEADING
+    assert kinds["Xem thêm:"] == RELATED and kinds["Đoàn kiểm tra làm việc tại huyện Ninh Hải"] == RELATED
+    assert kinds["anh-doan-kiem-tra.jpg"] == FILENAME
+    assert kinds["Thanh Xuân"] == BYLINE
+
+
+@pytest.mark.parametrize("line", ["Ảnh minh họa", "(Ảnh: TTXVN)", "Người dân xếp hàng chờ tiêm vắc xin (Ảnh: Hữu Khoa).",
+                                  "Hiện trường vụ tai nạn - Ảnh: Quang Định", "Toàn cảnh hội nghị. Nguồn: VGP"])
+def test_captions_end_with_a_credit(line):
+    assert line_kinds(f"{BODY_1}\n{line}\n{BODY_2}")[1] == CAPTION
+
+
+def test_body_text_that_cites_a_source_is_not_a_caption():
+    long = " ".join([BODY_1] * 4) + " Nguồn: Tổng cục Thống kê."
+    assert line_kinds(f"{long}\n{BODY_2}")[0] == BODY
+
+
+def test_a_one_paragraph_input_has_no_furniture():
+    assert line_kinds("Giá vàng hôm nay tăng mạnh") == [BODY]  # a feed item without final punctuation
+    assert line_kinds(BODY_1) == [BODY]
+
+
+@pytest.mark.parametrize("sentence, expected", [
+    (LEAD, "Ngày 26-9, đoàn kiểm tra đã làm việc với Đảng ủy Khối các cơ quan tỉnh về công tác xây dựng Đảng."),
+    ("(Dân trí) - Sáng nay, Quốc hội họp.", "Sáng nay, Quốc hội họp."),
+    ("HÀ NỘI - Mưa lớn gây ngập nhiều tuyến phố.", "Mưa lớn gây ngập nhiều tuyến phố."),
+    ("TP HCM – giá xăng giảm.", "Giá xăng giảm."),
+    ("Sáng nay, Quốc hội họp.", "Sáng nay, Quốc hội họp."),
+    ("(NTO)", "(NTO)"),  # nothing would be left
+])
+def test_dateline_is_left_out_of_the_lead(sentence, expected):
+    assert strip_dateline(sentence) == expected
+
+
+def test_the_draft_never_takes_furniture_and_drops_the_dateline():
+    sentences = split_sentences(PAGE)
+    from model.structure import furniture_mask
+
+    furniture = furniture_mask(PAGE, sentences)
+    scores = np.where(furniture, 10.0, 0.0)  # a scorer that would love the furniture
+    scores[0] = 1.0
+    summary = make_summary(sentences, scores, SummaryParams(max_words=60, max_sentences=3), furniture)
+    assert set(summary.sentences) <= {i for i, f in enumerate(furniture) if not f}
+    assert summary.text.startswith("Ngày 26-9,") and "Ảnh" not in summary.text and "(NTO)" not in summary.text
+    # An input that is all furniture-like keeps its sentences: the draft is never empty for it.
+    only = split_sentences("Những việc còn tồn tại")
+    assert make_summary(only, np.zeros(1), SummaryParams(), np.ones(1, bool)).sentences == [0]
+
+
+SEED = Path(__file__).resolve().parents[2] / "shared" / "examples" / "seed_article_ninhthuan.txt"
+
+
+@pytest.mark.skipif(not SEED.is_file(), reason="the shared seed article is not here")
+def test_seed_article_draft_is_the_lead_without_caption_or_dateline(predictor):
+    text = SEED.read_text(encoding="utf-8")
+    result = predictor.predict(text)
+    lead = text.split("\n\n")[1]
+    assert "Ảnh:" not in result.summary.text and "Thanh Xuân" not in result.summary.text
+    first = result.summary.text.split(". ")[0]
+    assert first[:40] in lead and not result.summary.text.startswith("(NTO)")
