@@ -30,7 +30,7 @@ from .summary import (
     select_sentences,
     sentence_features,
 )
-from .structure import furniture_mask, strip_dateline
+from .structure import DATELINE_RE, furniture_mask, strip_dateline
 from .text import Sentence, normalize, read_article, split_sentences
 
 KIND = "baseline"
@@ -288,9 +288,32 @@ def make_summary(sentences: list[Sentence], scores: np.ndarray, params: SummaryP
     if furniture is not None and furniture.any() and not furniture.all():
         scores = np.where(furniture, -np.inf, scores)
         lead = int(np.argmin(furniture))
-    chosen = select_sentences(sentences, scores, params)
+    if sentences and DATELINE_RE.match(sentences[lead].text):
+        # A page whose lead opens with its dateline ("(NTO) Ngày 26-9, ..."): the newsroom's
+        # own summary. The draft is that lead, its first sentences within the budget.
+        chosen = lead_sentences(sentences, lead, params, furniture)
+    else:
+        chosen = select_sentences(sentences, scores, params)
     return Summary(" ".join(strip_dateline(sentences[j].text) if j == lead else sentences[j].text for j in chosen),
                    chosen)
+
+
+def lead_sentences(sentences: list[Sentence], lead: int, params: SummaryParams,
+                   furniture: np.ndarray | None = None) -> list[int]:
+    """The lead paragraph's sentences from ``lead`` on, in order, within the word budget (at least one)."""
+    chosen: list[int] = []
+    words = 0
+    for i in range(lead, len(sentences)):
+        if sentences[i].paragraph != sentences[lead].paragraph or len(chosen) >= params.max_sentences:
+            break
+        if furniture is not None and furniture[i]:
+            continue
+        n = len(sentences[i].text.split())
+        if chosen and words + n > params.max_words:
+            break
+        chosen.append(i)
+        words += n
+    return chosen
 
 
 @dataclass

@@ -94,3 +94,20 @@ def test_seed_article_draft_is_the_lead_without_caption_or_dateline(predictor):
     assert "Ảnh:" not in result.summary.text and "Thanh Xuân" not in result.summary.text
     first = result.summary.text.split(". ")[0]
     assert first[:40] in lead and not result.summary.text.startswith("(NTO)")
+
+
+def test_a_lead_opened_by_its_dateline_is_the_draft_within_the_budget():
+    from model.baseline import lead_sentences
+
+    lead = "(Dân trí) - Sáng 5/3, Quốc hội khai mạc kỳ họp. Các đại biểu thảo luận luật đất đai. Kỳ họp kéo dài 20 ngày."
+    text = f"{lead}\n{BODY_1}\n{BODY_2}"
+    sentences = split_sentences(text)
+    scores = np.array([0.0, 0.0, 0.0, 5.0, 5.0])  # the scorer prefers the body
+    summary = make_summary(sentences, scores, SummaryParams(max_words=20, max_sentences=3), np.zeros(5, bool))
+    assert summary.sentences == [0, 1]  # the lead's first sentences within 20 words
+    assert summary.text.startswith("Sáng 5/3, Quốc hội khai mạc kỳ họp.")
+    assert lead_sentences(sentences, 0, SummaryParams(max_words=5)) == [0]  # always at least one
+    # Without a dateline the scorer chooses, as before.
+    plain = split_sentences(f"Sáng 5/3, Quốc hội khai mạc kỳ họp.\n{BODY_1}\n{BODY_2}")
+    assert make_summary(plain, np.array([0.0, 5.0, 5.0]), SummaryParams(max_words=50, max_sentences=2),
+                        np.zeros(3, bool)).sentences == [1, 2]

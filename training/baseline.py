@@ -28,7 +28,7 @@ from .data import Record
 from .metrics import rouge
 from .oracle import greedy_oracle
 from .parallel import ParallelTfidfVectorizer, chunked_map
-from .splits import leading_holdout
+from .splits import in_dev, leading_holdout
 
 log = logging.getLogger("newslens.train")
 
@@ -43,6 +43,7 @@ UNTUNED_THRESHOLD = 0.3
 # LSA of the common terms: power iterations of the randomised SVD (sklearn's default is 5);
 # the topics recipe was chosen with 4.
 LSA_POWER_ITERATIONS = 4
+LEAD_BACK_SALT = "newslens-lead-back-v1"  # which summary articles get their lead back (by id)
 
 
 def fit_baseline(records: list[Record], params: BaselineParams, progress: bool = True,
@@ -193,12 +194,20 @@ def fit_type_head(X: sp.csr_matrix, y: list[str], params: BaselineParams, weight
     if folds < 2:  # too few examples per label to calibrate: a plain softmax of the first scorer
         coef, intercept = fit_linear(X, y_arr, labels, params, weight)
         return _type_head(labels, coef, intercept, np.eye(len(labels)), np.zeros(len(labels)))
-    scorers = [fit(X, y_arr, labels, params, weight) for fit in fits]
+    # Cross-fitting (``type_crossfit``): the scorers are the mean of the fold models whose
+    # out-of-fold scores the calibrator learns from, instead of one more fit on all records.
+    scorers = None if params.type_crossfit else [fit(X, y_arr, labels, params, weight) for fit in fits]
+    sums = [[0.0, 0.0] for _ in fits]
     oof = np.zeros((len(y_arr), len(labels) * len(fits)))
     for train, held in StratifiedKFold(folds, shuffle=True, random_state=params.seed).split(X, y_arr):
         for k, fit in enumerate(fits):
             fold_W, fold_b = fit(X[train], y_arr[train], labels, params, None if weight is None else weight[train])
             oof[held, k * len(labels):(k + 1) * len(labels)] = X[held] @ fold_W.T + fold_b
+            if params.type_crossfit:
+                sums[k][0] = sums[k][0] + fold_W / folds
+                sums[k][1] = sums[k][1] + fold_b / folds
+    if scorers is None:
+        scorers = [(W, b) for W, b in sums]
     calib = LogisticRegression(C=1.0, max_iter=1000).fit(oof, y_arr, sample_weight=weight)
     C, c = one_row_per_label(calib.coef_, calib.intercept_)
     W = np.vstack([w for w, _ in scorers])
@@ -329,6 +338,15 @@ def _summary_examples(model: BaselineModel, records: list[Record], oracle: bool 
     return [row for rows in chunked_map(part, list(enumerate(records))) for row in rows]
 
 
+def with_lead_back(records: list[Record], share: float) -> list[Record]:
+    """``records`` where about ``share`` of them (chosen by id) have their summary put back
+    as the first paragraph, as a newsroom page has its lead above the body."""
+    if share <= 0:
+        return list(records)
+    return [replace(r, text=f"{r.summary}\n{r.text}") if r.summary and in_dev(r.id or r.text[:200], share, LEAD_BACK_SALT) else r
+            for r in records]
+
+
 def fit_summary(model: BaselineModel, records: list[Record], params: BaselineParams, progress: bool,
                 preferred: set[int] | None = None, preferred_weight: float = 1.0) -> None:
     """Fit the sentence scorer on oracle labels, then choose the word budget on held-out articles.
@@ -339,7 +357,11 @@ def fit_summary(model: BaselineModel, records: list[Record], params: BaselinePar
     preferred = preferred or set()
     # The first articles of the sample in file order, as always; preferred ones are left out of it.
     fit_part, hold_part = leading_holdout([r for r in records if id(r) not in preferred], params.summary_holdout)
-    fit_part += [r for r in records if id(r) in preferred]
+    # Pasted articles keep their lead; VietNews gives it apart, as the summary. A share of the
+    # articles get it back as their first paragraph, so the scorer learns to keep a lead.
+    # The word budget is still chosen on articles as VietNews gives them (without the lead):
+    # with their lead back, the best draft is the lead itself, whatever the budget.
+    fit_part = with_lead_back(fit_part, params.summary_lead_share) + [r for r in records if id(r) in preferred]
     feats, labels, weights = [], [], []
     for i, sentences, f, chosen in _summary_examples(model, fit_part, oracle=True):
         feats.append(f)

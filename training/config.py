@@ -44,6 +44,9 @@ class BaselineParams:
     # calibration_folds keep training within budget (dev splits: recent 0.9024 vs 0.9036 with 3).
     type_current_folds: int = 2
     calibration_folds: int = 3
+    # The scorers are the mean of the calibration folds' models (cross-fitting) instead of a
+    # refit on every record: one fit fewer per scorer and head.
+    type_crossfit: bool = False
     topics_C: float = 10.0  # one-vs-rest logistic regression
     topics_folds: int = 5  # out-of-fold probabilities for threshold tuning
     # Extra topic evidence (0 turns it off): char n-grams of headline + lead, type probabilities.
@@ -62,6 +65,9 @@ class BaselineParams:
     topics_lead_type_weight: float = 0.25
     summary_max_records: int = 8000  # VietNews articles used to fit the sentence scorer
     summary_holdout: int = 600  # of those, kept aside to choose the length budget
+    # The share of those whose lead (their reference summary) is put back as the first
+    # paragraph, so the scorer sees inputs shaped like pasted pages (README, "Summaries").
+    summary_lead_share: float = 0.0
     summary_budgets: tuple[int, ...] = (25, 30, 35, 40, 50, 60)
     summary: SummaryParams = field(default_factory=SummaryParams)
     keywords: KeywordParams = field(default_factory=KeywordParams)
