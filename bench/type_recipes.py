@@ -226,6 +226,7 @@ def main() -> None:
         "shipped_e10_folds2": lambda: shipped(BaselineParams(type_epochs=10, calibration_folds=2)),
         "shipped_e10": lambda: shipped(BaselineParams(type_epochs=10, type_current_folds=3)),
         "shipped_default": lambda: shipped(BaselineParams(type_epochs=10)),  # what default_config.json trains
+        "shipped_crossfit": lambda: shipped(BaselineParams(type_epochs=10, type_crossfit=True)),
         "education_label": education,
         "routed_e10_stacked": lambda: routed(10, True),
         "routed_e10_single": lambda: routed(10, False),
