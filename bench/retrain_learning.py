@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 import json
-import math
 import random
 import shutil
 import tempfile
@@ -26,6 +25,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from bench.common import wilson
 from model.paths import data_dir
 from model.predictor import Predictor
 from training.config import load_config
@@ -102,15 +102,6 @@ def run_retrain(template: Registry, scratch: Path, name: str, data: Path, weight
                       "f1": 2 * hits / max(2 * hits + (edu.n - hits) + false_alarms, 1),
                       "holdout_accuracy": holdout["accuracy"]}
     return out, result.candidate.path
-
-
-def wilson(k: int, n: int, z: float = 1.96) -> list[float]:
-    if n == 0:
-        return [0.0, 1.0]
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return [round(centre - half, 4), round(centre + half, 4)]
 
 
 def test_scores(predictor: Predictor, recent: list, vntc: list) -> dict:

@@ -15,28 +15,18 @@ from __future__ import annotations
 import csv
 import gzip
 import json
-import math
 import sys
 from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import RESULTS, write_report  # noqa: E402
+from bench.common import RESULTS, wilson, write_report  # noqa: E402
 from model.paths import data_dir  # noqa: E402
 from model.structure import BODY, line_kinds  # noqa: E402
 from model.text import read_article  # noqa: E402
 
 LABELS = Path(__file__).resolve().parent.parent / "data" / "structure_lines.tsv"
-
-
-def wilson(k: int, n: int, z: float = 1.96) -> list[float]:
-    if n == 0:
-        return [0.0, 1.0]
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return [round(centre - half, 4), round(centre + half, 4)]
 
 
 def detector_kinds(rows: list[dict]) -> list[str]:
