@@ -550,15 +550,16 @@ def test_train_passes_preferred_records_to_the_transformer_and_its_baselines(bas
     baseline_calls = []
     real_fit_baseline = tt.fit_baseline
 
-    def fit_baseline_spy(records, params, progress=True, preferred=None):
-        baseline_calls.append(preferred)
-        return real_fit_baseline(records, params, progress, preferred=preferred)
+    def fit_baseline_spy(records, params, progress=True, preferred=None, preferred_weight=1.0):
+        baseline_calls.append((preferred, preferred_weight))
+        return real_fit_baseline(records, params, progress, preferred=preferred, preferred_weight=preferred_weight)
 
     monkeypatch.setattr(tt, "fit_baseline", fit_baseline_spy)
     config = TrainConfig(kind="transformer", train=["unused.jsonl"], baseline=small_params(), transformer=params)
-    fit_and_save(records, config, tmp_path / "bundle", [], progress=False, preferred=preferred)
+    fit_and_save(records, config, tmp_path / "bundle", [], progress=False, preferred=preferred, preferred_weight=3.0)
     assert all(any(r is s for s in seen) for r in preferred)
-    assert len(baseline_calls) == 2 and all(p is preferred for p in baseline_calls)  # fitted, then refitted on all
+    # fitted, then refitted on all; both with the new records' weight
+    assert len(baseline_calls) == 2 and all(p is preferred and w == 3.0 for p, w in baseline_calls)
 
 
 def test_transformer_params_validation(tiny_dir):
