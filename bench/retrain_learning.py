@@ -30,7 +30,7 @@ from model.paths import data_dir
 from model.predictor import Predictor
 from training.config import load_config
 from training.data import read_records, type_from_source
-from training.evaluate import headline, predict_records, score
+from training.evaluate import predict_records, score
 from training.registry import Registry
 from training.retrain import retrain
 from training.train import train
@@ -104,6 +104,11 @@ def run_retrain(template: Registry, scratch: Path, name: str, data: Path, weight
     return out, result.candidate.path
 
 
+def type_metrics(result: dict) -> dict:
+    """Accuracy and macro-F1 with their intervals, from ``evaluate.score``."""
+    return {k: result["type"][k] for k in ("accuracy", "accuracy_ci", "macro_f1", "macro_f1_ci", "n")}
+
+
 def test_scores(predictor: Predictor, recent: list, vntc: list) -> dict:
     labelled, _ = type_from_source(recent, RULE)
     typed = [r for r in labelled if r.type is not None]
@@ -122,14 +127,14 @@ def test_scores(predictor: Predictor, recent: list, vntc: list) -> dict:
     k = sum(p.type.label == EDUCATION for p in short)
     out["education_headline_lead"] = {"n": len(education), "recall": k / max(len(education), 1),
                                       "recall_ci": wilson(k, len(education))}
-    out["recent/test, other labels"] = headline(score([typed[i] for i in others], [preds[i] for i in others], labels))["type"]
+    out["recent/test, other labels"] = type_metrics(score([typed[i] for i in others], [preds[i] for i in others], labels))
     vntc_preds, _ = predict_records(predictor, vntc, progress=True)
     vntc_labels = sorted(set(predictor.labels.types) | {r.type for r in vntc})
-    out["vntc/test"] = headline(score(vntc, vntc_preds, vntc_labels))["type"]
+    out["vntc/test"] = type_metrics(score(vntc, vntc_preds, vntc_labels))
     return out
 
 
-def education_experiment(home: Path, weights: list[float]) -> dict:
+def education_experiment(home: Path, weights: list[float], sizes: tuple[int, ...] = SIZES, shuffled: bool = True) -> dict:
     scratch = Path(tempfile.mkdtemp(prefix="newslens-retrain-learning-"))
     report: dict = {"scratch": str(scratch)}
     try:
@@ -148,10 +153,11 @@ def education_experiment(home: Path, weights: list[float]) -> dict:
         report["chosen_weight"] = best
         # 4. The learning curve with that weight, and noise.
         models = {"education-200": runs[best]}
-        for n in (s for s in SIZES if s != 200):
+        for n in (s for s in sizes if s != 200):
             models[f"education-{n}"] = run_retrain(template, scratch, f"education-{n}", files[f"education-{n}"], best)
             checkpoint({**report, "retrains": {k: v[0] for k, v in models.items()}})
-        report["shuffled-400"] = run_retrain(template, scratch, "shuffled-400", files["shuffled-400"], best)[0]
+        if shuffled:
+            report["shuffled-400"] = run_retrain(template, scratch, "shuffled-400", files["shuffled-400"], best)[0]
         report["retrains"] = {name: info for name, (info, _) in models.items()}
         # 5. The test files, once per reported model.
         recent = read_records(data_dir() / "recent/test.jsonl.gz")
