@@ -164,6 +164,9 @@ def main() -> int:
     parser.add_argument("--weights", type=float, nargs="+", default=[1.0, 5.0, 20.0],
                         help="new-weight values to choose from in part 3")
     parser.add_argument("--skip-shuffled", action="store_true", help="part 3 without the shuffled-labels retrain")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[50, 200, 1000], help="part 3: how many new articles "
+                        "(200 is always run: it chooses the weight)")
+    parser.add_argument("--education-key", default="education", help="part 3: where in retrain.json its report goes")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     home = Path(args.home)
@@ -190,8 +193,8 @@ def main() -> int:
     if args.education:
         from bench.retrain_learning import education_experiment
 
-        report["education"] = education_experiment(ROOT / "models" / "bench-registry-default", args.weights,
-                                                   shuffled=not args.skip_shuffled)
+        report[args.education_key] = education_experiment(ROOT / "models" / "bench-registry-default", args.weights,
+                                                          tuple(args.sizes), shuffled=not args.skip_shuffled)
         out_path.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "retrain.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")

@@ -125,3 +125,19 @@ def test_the_transformer_repeats_and_never_holds_out_preferred_records():
     rows = tt.repeat_preferred(records, new, 3.0)
     assert len(rows) == len(records) + 2 * 5 and sum(r is new[0] for r in rows) == 3
     assert tt.repeat_preferred(records, new, 1.0) is records
+
+
+def test_short_views_are_headline_and_first_paragraph_of_typed_full_texts():
+    from training.newdata import short_views
+
+    full = Record(id="a", title="Tuyển sinh 2025", text="Bộ công bố phương án.\nThí sinh đăng ký.\nĐiểm chuẩn.",
+                  type="Giáo dục", source="news/education", topics=("Giáo dục",))
+    pasted = Record(id="b", text="Tuyển sinh đại học\nBộ công bố phương án tuyển sinh.\nThí sinh đăng ký nguyện vọng.",
+                    type="Giáo dục")
+    short = [Record(id="c", text="Chỉ một đoạn.", type="Giáo dục"), Record(id="d", text="Hai\nđoạn.")]
+    views = short_views([full, pasted, *short])
+    assert [(v.id, v.title, v.text, v.type, v.topics) for v in views] == [
+        ("a#lead", "Tuyển sinh 2025", "Bộ công bố phương án.", "Giáo dục", None),
+        ("b#lead", "Tuyển sinh đại học", "Bộ công bố phương án tuyển sinh.", "Giáo dục", None),  # pasted headline split off
+    ]
+    assert views[0].source == "news/education"

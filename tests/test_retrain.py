@@ -30,6 +30,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 OLD_TYPES = {SPORTS, BUSINESS, HEALTH}
 N_RECORDS, N_HELD = 570, 18  # corpus() and its holdout (13 type + 4 topics + 1 summary)
 EDU_HELD = 2  # of edu_file()'s 12 new articles, the slice held out of a retrain: int(0.2 * 12)
+EDU_SHORT = 12 - EDU_HELD  # the trained ones also as headline + first paragraph (two paragraphs each)
 
 
 pytestmark = pytest.mark.usefixtures("isolated_env")
@@ -102,7 +103,7 @@ def test_new_type_label_is_reported_and_joins_the_forced_candidate(edu_retrain, 
     assert info["new_data"] == ["edu.jsonl"]
     assert candidate.config["retrained_from"] == "v0001"
     # Trained on the old data plus the new, the holdout still left out.
-    assert candidate.config["data"]["records_used"] == N_RECORDS - N_HELD + 12 - EDU_HELD
+    assert candidate.config["data"]["records_used"] == N_RECORDS - N_HELD + 12 - EDU_HELD + EDU_SHORT
     assert [f["file"] for f in candidate.config["data"]["train"]] == ["train.jsonl", "edu.jsonl"]
     assert reg.check() == [] and staging_leftovers(reg.home) == []
 
@@ -140,7 +141,7 @@ def test_holdout_stays_fixed_and_untrained_when_new_data_contains_it(registry, t
     result = retrain([str(new)], registry=registry, force=True, progress=False)
     (trained,) = fit_spy
     assert not held & {record_key(r) for r in trained}
-    assert len(trained) == N_RECORDS - N_HELD + 12 - EDU_HELD
+    assert len(trained) == N_RECORDS - N_HELD + 12 - EDU_HELD + EDU_SHORT
     assert result.candidate.config["data"]["records_used"] == len(trained)
     assert result.report.duplicates_of_existing == len(holdout)
     assert (snapshot(registry.home)["holdout"], holdout_file(registry).read_bytes()) == before
@@ -467,9 +468,12 @@ def test_retrain_report_has_a_section_and_valid_png_plots(edu_retrain):
 def test_a_new_label_is_learnt_from_the_new_data_and_judged_on_its_held_out_slice(edu_retrain):
     reg, result = edu_retrain
     assert result.new_held == EDU_HELD
-    (gain,) = result.new_gains
+    gain, short = result.new_gains
     assert (gain.task, gain.n, gain.current, gain.candidate) == ("type", EDU_HELD, 0.0, 1.0)
     assert gain.beats and not result.reasons  # promoted on its merits, not only because forced
+    # The same held-out articles as headline + first paragraph: the short shape is judged too.
+    assert (short.task, short.n, short.current) == ("type, headline + first paragraph", EDU_HELD, 0.0)
+    assert result.candidate.config["new_short_views"] == EDU_SHORT
     first = result.new_labels[0]
     assert (first.label, first.new, first.n) == (EDUCATION, True, EDU_HELD)
     assert first.current == (None, 0.0) and first.candidate == (1.0, 1.0)  # (precision, recall)
@@ -517,8 +521,7 @@ def test_data_with_shuffled_labels_is_refused_with_the_reason(registry, tmp_path
     assert not result.promoted and registry.current_name() == "v0001"
     assert any(r.startswith("does not beat the current model on the held-out new data") for r in result.reasons), \
         result.reasons
-    (gain,) = result.new_gains
-    assert gain.n == 24 and not gain.beats
+    assert [g.n for g in result.new_gains] == [24, 24] and not any(g.beats for g in result.new_gains)
     assert not (registry.home / "holdout-new").exists()  # a refused slice is not watched
 
 

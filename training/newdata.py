@@ -72,6 +72,23 @@ def new_data_slice(records: Sequence[Record], key: Callable[[Record], str], shar
     return train, slice_
 
 
+def short_views(records: Sequence[Record]) -> list[Record]:
+    """Each typed full text as a feed or an alert gives it: its headline and first paragraph
+    only, with the same type (and no other label). New labels then come with both input
+    shapes the model answers, not only the one the newsroom happened to label."""
+    out = []
+    for r in records:
+        if r.type is None:
+            continue
+        article = read_article(r.text, r.title)
+        paragraphs = [p.strip() for p in article.body.split("\n") if p.strip()]
+        if len(paragraphs) < 2:
+            continue  # already short
+        out.append(Record(id=f"{r.id}#lead" if r.id else None, source=r.source, title=article.title,
+                          text=paragraphs[0], type=r.type))
+    return out
+
+
 # --- paired comparison ---------------------------------------------------------------------
 @dataclass
 class Gain:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import shutil
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,8 @@ from .data import Record
 from .evaluate import evaluate, predict_records
 from .metrics import TASK_METRICS
 from .newdata import (Conflict, Gain, LabelScore, conflicts, count_lookalikes, gate_reasons, label_report,
-                      lookalike_rule, lookalikes, new_data_slice, options_text, paired_gains, render_label_report)
+                      lookalike_rule, lookalikes, new_data_slice, options_text, paired_gains, render_label_report,
+                      short_views)
 from .relabels import apply_relabels, read_relabels, write_relabels
 from .registry import Registry, RegistryError, Version, add_watched_slice, record_key, watched_slices
 from .report import write_report
@@ -141,8 +142,6 @@ def _f(x: float | None) -> str:
 
 def restrict_labels(records: list[Record], taxonomy: dict[str, set[str]]) -> tuple[list[Record], dict[str, int]]:
     """Drop labels outside a fixed taxonomy (the record stays, unlabelled for that task)."""
-    from dataclasses import replace
-
     dropped: Counter[str] = Counter()
     out = []
     for r in records:
@@ -289,12 +288,16 @@ def retrain(
         report.relabels.update({"in_force": in_force, "applied": applied - report.relabels.get("made", {}).get("n", 0)})
     log.info("%s", report.render())
 
+    # Each new full text also as headline + first paragraph: the short shape feeds and alerts send.
+    short = short_views(new_fit)
+    records += short
     staging = registry.staging_dir()
     try:
         _, staged = fit_and_save(records, config, staging / "bundle", prints + new_prints, progress, holdout,
                                  extra_meta={"retrained_from": current.name, "new_data": new_prints,
-                                             "new_weight": new_weight, "new_held_out": len(new_held)},
-                                 preferred=new_fit, preferred_weight=new_weight)
+                                             "new_weight": new_weight, "new_held_out": len(new_held),
+                                             "new_short_views": len(short)},
+                                 preferred=new_fit + short, preferred_weight=new_weight)
         # 3. Both models on the same holdout, and on the held-out new records.
         current_metrics, candidate_metrics, comparison, reasons = compare_on_holdout(
             staged, current, holdout, tolerance, progress)
@@ -379,6 +382,10 @@ def judge_new_data(current: Predictor, candidate: Predictor, new_held: list[Reco
     current_preds, _ = predict_records(current, new_held)
     candidate_preds, _ = predict_records(candidate, new_held)
     gains = paired_gains(new_held, current_preds, candidate_preds)
+    short = short_views(new_held)  # the held-out full texts in the short shape too
+    if short:
+        gains += [replace(g, task="type, headline + first paragraph") for g in
+                  paired_gains(short, predict_records(current, short)[0], predict_records(candidate, short)[0])]
     rows = label_report(new_held, current_preds, candidate_preds, set(report.new_labels.get("type", [])))
     return gains, rows
 
