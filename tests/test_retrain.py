@@ -483,7 +483,7 @@ def test_a_new_label_is_learnt_from_the_new_data_and_judged_on_its_held_out_slic
     # The slice joined the registry's holdout, apart from the fixed one.
     slice_file = reg.home / "holdout-new" / "v0002.jsonl.gz"
     assert len(read_records(slice_file)) == EDU_HELD
-    assert result.candidate.info["new_held_out"] == EDU_HELD and result.candidate.info["new_weight"] == 5.0
+    assert result.candidate.info["new_held_out"] == EDU_HELD and result.candidate.info["new_weight"] == 10.0
 
 
 def test_the_current_models_reading_of_a_new_label_is_reported(edu_retrain):

@@ -234,8 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "a larger drop is allowed only when it is within the metric's sampling noise)")
     p.add_argument("--force", action="store_true", help="promote even if a task gets worse (recorded as forced)")
     p.add_argument("--labels", help="'current' to keep the current label set, or a JSON file {\"type\": [...], \"topics\": [...]}")
-    p.add_argument("--new-weight", type=float, default=5.0,  # retrain.DEFAULT_NEW_WEIGHT (not imported: keeps startup fast)
-                   help="how many times each new record counts in training (default 5: a few hundred new articles "
+    p.add_argument("--new-weight", type=float, default=10.0,  # retrain.DEFAULT_NEW_WEIGHT (not imported: keeps startup fast)
+                   help="how many times each new record counts in training (default 10: a few hundred new articles "
                    "are heard against tens of thousands of old ones; 1 = like any other record)")
     p.add_argument("--relabel-similar", action="store_true",
                    help="give a new type label to the old training articles that look like its new articles "

@@ -48,7 +48,7 @@ DEFAULT_TOLERANCE = 0.005
 # How many times each new record counts in the candidate's training loss (the CLI's
 # --new-weight default says the same). Chosen by bench/retrain.py on the held-out new records
 # and the fixed holdout (README, "Retraining").
-DEFAULT_NEW_WEIGHT = 5.0
+DEFAULT_NEW_WEIGHT = 10.0
 
 
 @dataclass
