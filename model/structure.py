@@ -17,6 +17,9 @@ import numpy as np
 BODY, CAPTION, BYLINE, HEADING, RELATED, FILENAME = "body", "caption", "byline", "heading", "related", "filename"
 FURNITURE = frozenset({CAPTION, BYLINE, HEADING, RELATED, FILENAME})
 MAX_CAPTION_WORDS = 45  # longer lines that end with a credit are body text quoting a source
+# Subheadings run to 20 words in Dân trí ("Học bổng toàn phần Đại học Bắc Kinh với ước mơ làm
+# giảng viên đại học"); a body paragraph without final punctuation is longer.
+MAX_HEADING_WORDS = 20
 
 _UPPER = "A-ZÀ-ỸĐ"
 # A caption ends with its credit: "... phát biểu. Ảnh: Thanh Xuân", "(Ảnh: TTXVN)", "Nguồn: Reuters".
@@ -74,7 +77,7 @@ def line_kinds(text: str) -> list[str]:
     last = body_lines[-1]
     for i in body_lines:
         line = lines[i].strip()
-        if line.endswith(_TERMINAL) or words(line) > 15:
+        if line.endswith(_TERMINAL) or words(line) > MAX_HEADING_WORDS:
             continue
         if i == last and (_NAME_RE.match(line) or _SOURCE_RE.match(line)) and words(line) <= 8:
             kinds[i] = BYLINE

@@ -111,3 +111,9 @@ def test_a_lead_opened_by_its_dateline_is_the_draft_within_the_budget():
     plain = split_sentences(f"Sáng 5/3, Quốc hội khai mạc kỳ họp.\n{BODY_1}\n{BODY_2}")
     assert make_summary(plain, np.array([0.0, 5.0, 5.0]), SummaryParams(max_words=50, max_sentences=2),
                         np.zeros(3, bool)).sentences == [1, 2]
+
+
+def test_a_long_subheading_is_still_a_subheading():
+    heading = "Học bổng toàn phần Đại học Bắc Kinh với ước mơ làm giảng viên đại học ở quê nhà"  # 18 words
+    assert line_kinds(f"{BODY_1}\n{heading}\n{BODY_2}")[1] == HEADING
+    assert line_kinds(f"{BODY_1}\n{heading} {heading}\n{BODY_2}")[1] == BODY  # too long for a subheading

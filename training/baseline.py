@@ -28,7 +28,7 @@ from .data import Record
 from .metrics import rouge
 from .oracle import greedy_oracle
 from .parallel import ParallelTfidfVectorizer, chunked_map
-from .splits import in_dev, leading_holdout
+from .splits import leading_holdout
 
 log = logging.getLogger("newslens.train")
 
@@ -43,7 +43,6 @@ UNTUNED_THRESHOLD = 0.3
 # LSA of the common terms: power iterations of the randomised SVD (sklearn's default is 5);
 # the topics recipe was chosen with 4.
 LSA_POWER_ITERATIONS = 4
-LEAD_BACK_SALT = "newslens-lead-back-v1"  # which summary articles get their lead back (by id)
 
 
 def fit_baseline(records: list[Record], params: BaselineParams, progress: bool = True,
@@ -338,15 +337,6 @@ def _summary_examples(model: BaselineModel, records: list[Record], oracle: bool 
     return [row for rows in chunked_map(part, list(enumerate(records))) for row in rows]
 
 
-def with_lead_back(records: list[Record], share: float) -> list[Record]:
-    """``records`` where about ``share`` of them (chosen by id) have their summary put back
-    as the first paragraph, as a newsroom page has its lead above the body."""
-    if share <= 0:
-        return list(records)
-    return [replace(r, text=f"{r.summary}\n{r.text}") if r.summary and in_dev(r.id or r.text[:200], share, LEAD_BACK_SALT) else r
-            for r in records]
-
-
 def fit_summary(model: BaselineModel, records: list[Record], params: BaselineParams, progress: bool,
                 preferred: set[int] | None = None, preferred_weight: float = 1.0) -> None:
     """Fit the sentence scorer on oracle labels, then choose the word budget on held-out articles.
@@ -357,11 +347,7 @@ def fit_summary(model: BaselineModel, records: list[Record], params: BaselinePar
     preferred = preferred or set()
     # The first articles of the sample in file order, as always; preferred ones are left out of it.
     fit_part, hold_part = leading_holdout([r for r in records if id(r) not in preferred], params.summary_holdout)
-    # Pasted articles keep their lead; VietNews gives it apart, as the summary. A share of the
-    # articles get it back as their first paragraph, so the scorer learns to keep a lead.
-    # The word budget is still chosen on articles as VietNews gives them (without the lead):
-    # with their lead back, the best draft is the lead itself, whatever the budget.
-    fit_part = with_lead_back(fit_part, params.summary_lead_share) + [r for r in records if id(r) in preferred]
+    fit_part = fit_part + [r for r in records if id(r) in preferred]
     feats, labels, weights = [], [], []
     for i, sentences, f, chosen in _summary_examples(model, fit_part, oracle=True):
         feats.append(f)

@@ -65,9 +65,6 @@ class BaselineParams:
     topics_lead_type_weight: float = 0.25
     summary_max_records: int = 8000  # VietNews articles used to fit the sentence scorer
     summary_holdout: int = 600  # of those, kept aside to choose the length budget
-    # The share of those whose lead (their reference summary) is put back as the first
-    # paragraph, so the scorer sees inputs shaped like pasted pages (README, "Summaries").
-    summary_lead_share: float = 0.0
     summary_budgets: tuple[int, ...] = (25, 30, 35, 40, 50, 60)
     summary: SummaryParams = field(default_factory=SummaryParams)
     keywords: KeywordParams = field(default_factory=KeywordParams)
