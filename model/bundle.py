@@ -101,6 +101,36 @@ class BundleWriter:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+def add_files(folder: str | os.PathLike, files: dict[str, Path], update: dict[str, Any]) -> Path:
+    """Add ``files`` (bundle name -> source) to a sealed bundle and merge ``update`` into its config.
+
+    The bundle is checked first, then rebuilt beside itself (unchanged files hard-linked where
+    the file system allows), sealed, and swapped into place like ``BundleWriter.commit``:
+    a crash leaves the old bundle or the new one, never a mix.
+    """
+    folder = Path(folder)
+    config = read_config(folder, verify=True)
+    writer = BundleWriter(folder)
+    try:
+        for name in _bundle_files(folder):
+            if name in files or name == CARD_NAME:
+                continue
+            (writer.tmp / name).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(folder / name, writer.tmp / name)
+            except OSError:
+                shutil.copyfile(folder / name, writer.tmp / name)
+        for name, source in files.items():
+            if not _inside(name):
+                raise ValueError(f"{name!r} is not a path inside a bundle")
+            writer.add_file(name, source)
+        card = (folder / CARD_NAME).read_text(encoding="utf-8") if (folder / CARD_NAME).is_file() else ""
+        return writer.commit({**config, **update}, card)
+    except BaseException:
+        writer.abort()
+        raise
+
+
 def read_config(path: str | os.PathLike, verify: bool = True) -> dict[str, Any]:
     """Read and check ``config.json`` of a bundle folder (and the checksums of its files).
 

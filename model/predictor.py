@@ -44,21 +44,29 @@ def looks_vietnamese(text: str) -> bool:
     return len(_VI_WORD_RE.findall(sample)) / n_words >= 0.1
 
 
-def _load_transformer(folder, config):
-    # Imported on demand: torch takes seconds to import and baseline users never need it.
+def _load_baseline(folder, config, runtime):
+    return BaselineModel.load(folder, config)  # one runtime: numpy and scipy
+
+
+def _load_transformer(folder, config, runtime):
+    # Imported on demand: it brings the tokenizers library, and torch or onnxruntime.
     try:
         from .transformer import TransformerModel
     except ImportError as e:
         raise bundle.BundleError(
-            f"{folder}: a transformer bundle needs torch, transformers and safetensors "
-            f"({e}); install them with `pip install 'newslens[transformer]'`."
+            f"{folder}: a transformer bundle needs the tokenizers library ({e}); install "
+            "`pip install 'newslens[serve]'` (ONNX Runtime) or `pip install 'newslens[transformer]'` (torch)."
         ) from None
-    return TransformerModel.load(folder, config)
+    try:
+        return TransformerModel.load(folder, config, runtime)
+    except ImportError as e:
+        raise bundle.BundleError(f"{folder}: a library this bundle needs is missing ({e}); install "
+                                 "`pip install 'newslens[serve]'` or `pip install 'newslens[transformer]'`.") from None
 
 
 def _loaders():
-    # kind -> loader
-    return {BASELINE_KIND: BaselineModel.load, "transformer": _load_transformer}
+    # kind -> loader(folder, config, runtime)
+    return {BASELINE_KIND: _load_baseline, "transformer": _load_transformer}
 
 
 def check_text(text: object, what: str = "text") -> str:
@@ -78,21 +86,26 @@ class Predictor:
         self.info = info
 
     @classmethod
-    def load(cls, path: str | os.PathLike | None = None) -> "Predictor":
-        """Load a bundle folder; with no path, the default bundle (see ``model.paths``)."""
+    def load(cls, path: str | os.PathLike | None = None, runtime: str | None = None) -> "Predictor":
+        """Load a bundle folder; with no path, the default bundle (see ``model.paths``).
+
+        ``runtime`` picks the network of a transformer bundle: "auto" (the default, or
+        $NEWSLENS_RUNTIME), "onnx", "onnx-int8", "onnx-fp32" or "torch"; baselines ignore it.
+        """
         folder = Path(path) if path is not None else paths.default_model_dir()
         config = bundle.read_config(folder)
         kind = config.get("kind")
         loader = _loaders().get(kind)
         if loader is None:
             raise bundle.BundleError(f"{folder}: unknown model kind {kind!r} (known: {', '.join(_loaders())}).")
-        model = loader(folder, config)
+        model = loader(folder, config, runtime)
         info = ModelInfo(
             name=config.get("name", folder.name),
             kind=kind,
             # the registry's number when registered ("v0003"), else the training timestamp
             version=str(config.get("registry", {}).get("version") or config.get("version", folder.name)),
             path=str(folder.resolve()),
+            runtime=getattr(model, "runtime", "numpy"),
         )
         return cls(model, info)
 

@@ -59,6 +59,8 @@ class ModelInfo:
     kind: str
     version: str
     path: str
+    # What computed the answer: "numpy" (baseline), "torch-fp32", "onnx-fp32" or "onnx-int8".
+    runtime: str = ""
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,11 @@
   re-ranking scored F1@5 0.025 exact / 0.070 partial against the baseline's 0.127 / 0.314,
   so it is off unless asked for.
 
+Two networks compute the same thing: ``model.torch_net.MultiTaskNet`` (training, and the
+fallback) and ``model.onnx_net.OnnxNet`` (ONNX Runtime, fp32 or int8, no torch needed). Both
+take the numpy ``WindowBatch`` of ``model.windows`` and return numpy; ``TransformerModel``
+only sees that interface, and this module imports neither torch nor onnxruntime itself.
+
 The bundle also holds a TF-IDF baseline (folder ``baseline/``): its calibrated probabilities
 and sentence scores are combined with the transformer's using weights chosen on held-out
 training data, so the combination is never worse than either part there.
@@ -22,13 +27,11 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-from torch import nn
 
 from . import bundle
 from .baseline import (
@@ -41,30 +44,16 @@ from .baseline import (
 from .interface import Analysis, Labels
 from .results import Keyword, TopicsPrediction
 from .text import Sentence
+from .windows import PREFIX, Encoded, WindowParams, encode_article, make_windows, sentence_of_tokens, window_spans  # noqa: F401 (re-exported)
 
 KIND = "transformer"
 WEIGHTS_FILE = "model.safetensors"
 TOKENIZER_FILE = "tokenizer.json"
 BASELINE_DIR = "baseline"
-PREFIX = "passage: "  # e5 models expect it before a document
-MAX_POSITIONS = 32  # sentence positions with their own embedding; later ones share the last
-
-
-@dataclass(frozen=True)
-class WindowParams:
-    """How an article is cut into encoder windows."""
-
-    window: int = 256  # tokens per window, <s> and </s> included (at most the model's 512)
-    overlap: int = 32  # context tokens repeated from the previous window
-    max_windows: int = 2  # per article (0 = all); bounds the time per article
-
-    def __post_init__(self) -> None:
-        if not 16 <= self.window <= 512:
-            raise ValueError(f"window must be between 16 and 512 tokens; got {self.window}.")
-        if not 0 <= self.overlap <= (self.window - 2) // 2:
-            raise ValueError(f"overlap must be between 0 and half the window; got {self.overlap}.")
-        if self.max_windows < 0:
-            raise ValueError(f"max_windows must be >= 0 (0 = all); got {self.max_windows}.")
+# Which network answers (``TransformerModel.load(runtime=...)``, or $NEWSLENS_RUNTIME):
+# "auto" takes the bundle's ONNX default where onnxruntime is installed, else torch.
+RUNTIMES = ("auto", "onnx", "onnx-int8", "onnx-fp32", "torch")
+EXPORTS = ("int8", "fp32", "none")  # TransformerModel.onnx: which ONNX copy answers by default
 
 
 @dataclass(frozen=True)
@@ -85,170 +74,10 @@ class Combination:
                 raise ValueError(f"combination.{name} must be between 0 and 1; got {getattr(self, name)!r}.")
 
 
-# --- tokenising and windows ---------------------------------------------------------------
-@dataclass
-class Encoded:
-    """One article, tokenised once: content tokens (no specials) and their character spans."""
-
-    ids: np.ndarray  # [n_tokens]
-    starts: np.ndarray  # char offset of each token in ``text``
-    ends: np.ndarray
-    text: str  # what was tokenised: PREFIX + title + "\n" + body
-    body_offset: int  # where the body starts in ``text``
-
-
-def encode_article(tokenizer, title: str, body: str) -> Encoded:
-    text = f"{PREFIX}{title}\n" if title else PREFIX
-    body_offset = len(text)
-    text += body
-    enc = tokenizer.encode(text, add_special_tokens=False)
-    offsets = np.asarray(enc.offsets, dtype=np.int64).reshape(-1, 2)
-    return Encoded(np.asarray(enc.ids, dtype=np.int64), offsets[:, 0], offsets[:, 1], text, body_offset)
-
-
-def window_spans(n_tokens: int, params: WindowParams, max_windows: int | None = None) -> list[tuple[int, int, int]]:
-    """(start, end, owned_from) over content tokens for each window."""
-    size = params.window - 2
-    stride = size - params.overlap
-    limit = params.max_windows if max_windows is None else max_windows
-    spans, start = [], 0
-    while True:
-        end = min(start + size, n_tokens)
-        spans.append((start, end, start + params.overlap if spans else start))
-        if end >= n_tokens or (limit and len(spans) >= limit):
-            return spans
-        start += stride
-
-
-def sentence_of_tokens(enc: Encoded, sentences: list[Sentence]) -> np.ndarray:
-    """Index of the body sentence each token falls in (-1: prefix, title or between sentences)."""
-    out = np.full(len(enc.ids), -1, dtype=np.int64)
-    if not sentences:
-        return out
-    starts = np.array([s.start for s in sentences]) + enc.body_offset
-    ends = np.array([s.end for s in sentences]) + enc.body_offset
-    # A token sits where its last character is: a word-start token ("▁Câu") also spans the
-    # space before it, which lies between two sentences.
-    at = np.maximum(enc.starts, enc.ends - 1)
-    idx = np.searchsorted(starts, at, side="right") - 1
-    ok = (idx >= 0) & (at < ends[np.clip(idx, 0, None)])
-    out[ok] = idx[ok]
-    return out
-
-
-@dataclass
-class Batch:
-    """Windows of several articles, padded, with the maps the heads need."""
-
-    input_ids: torch.Tensor  # [W, T]
-    attention_mask: torch.Tensor  # [W, T]
-    window_doc: torch.Tensor  # [W] article of each window
-    n_docs: int
-    token_sentence: torch.Tensor  # [W, T] global sentence index of owned body tokens, -1 else
-    sentence_doc: torch.Tensor  # [S] article of each sentence
-    sentence_position: torch.Tensor  # [S] index of the sentence in its article
-    n_sentences: list[int]  # per article
-    token_place: list[dict[int, tuple[int, int]]] = field(default_factory=list)  # per article: token -> (w, t)
-
-    def to(self, device: torch.device | str) -> "Batch":
-        """The same batch with its tensors on ``device`` (training on a GPU)."""
-        moved = {f: getattr(self, f).to(device) for f in ("input_ids", "attention_mask", "window_doc", "token_sentence",
-                                                           "sentence_doc", "sentence_position")}
-        return replace(self, **moved)
-
-
-def make_batch(encoded: list[Encoded], sentences: list[list[Sentence]] | None, params: WindowParams,
-               cls_id: int, sep_id: int, pad_id: int, max_windows: int | None = None,
-               keep_places: bool = False) -> Batch:
-    rows, docs, owners, places = [], [], [], []
-    sentence_doc, sentence_pos, n_sent = [], [], []
-    base = 0
-    for d, enc in enumerate(encoded):
-        sents = sentences[d] if sentences is not None else []
-        tok_sent = sentence_of_tokens(enc, sents)
-        place = {}
-        for start, end, own in window_spans(len(enc.ids), params, max_windows):
-            w = len(rows)
-            rows.append([cls_id, *enc.ids[start:end].tolist(), sep_id])
-            owner = np.full(end - start + 2, -1, dtype=np.int64)
-            seg = tok_sent[own:end]
-            owner[1 + own - start: 1 + end - start] = np.where(seg >= 0, seg + base, -1)
-            owners.append(owner)
-            docs.append(d)
-            if keep_places:
-                for i in range(own, end):
-                    place[i] = (w, 1 + i - start)
-        places.append(place)
-        sentence_doc += [d] * len(sents)
-        sentence_pos += list(range(len(sents)))
-        n_sent.append(len(sents))
-        base += len(sents)
-    width = max(len(r) for r in rows)
-    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    tok_sent = torch.full((len(rows), width), -1, dtype=torch.long)
-    for i, (r, o) in enumerate(zip(rows, owners)):
-        ids[i, :len(r)] = torch.tensor(r)
-        mask[i, :len(r)] = 1
-        tok_sent[i, :len(o)] = torch.from_numpy(o)
-    return Batch(ids, mask, torch.tensor(docs), len(encoded), tok_sent, torch.tensor(sentence_doc, dtype=torch.long),
-                 torch.tensor(sentence_pos, dtype=torch.long), n_sent, places)
-
-
-# --- the network -----------------------------------------------------------------------------
-def _scatter_mean(values: torch.Tensor, index: torch.Tensor, n: int) -> torch.Tensor:
-    """Mean of rows of ``values`` [N, H] grouped by ``index`` [N] into ``n`` groups (0 for empty)."""
-    out = values.new_zeros((n, values.shape[-1])).index_add_(0, index, values)
-    count = values.new_zeros(n).index_add_(0, index, values.new_ones(index.shape[0]))
-    return out / count.clamp(min=1).unsqueeze(-1)
-
-
-class MultiTaskNet(nn.Module):
-    """A BERT encoder and four heads; ``forward`` returns every head's logits for a ``Batch``."""
-
-    def __init__(self, encoder: nn.Module, n_types: int, n_topics: int, dropout: float = 0.1):
-        super().__init__()
-        self.encoder = encoder
-        hidden = encoder.config.hidden_size
-        self.dropout = nn.Dropout(dropout)
-        self.type_head = nn.Linear(hidden, max(n_types, 1))
-        self.topics_head = nn.Linear(hidden, max(n_topics, 1))
-        self.sentence_position = nn.Embedding(MAX_POSITIONS, hidden)
-        nn.init.zeros_(self.sentence_position.weight)
-        self.sentence_head = nn.Sequential(nn.Linear(3 * hidden, hidden), nn.GELU(), nn.Linear(hidden, 1))
-
-    def forward(self, batch: Batch) -> dict[str, torch.Tensor]:
-        batch = batch.to(self.type_head.weight.device)  # a no-op on the CPU
-        hidden = self.encoder(input_ids=batch.input_ids, attention_mask=batch.attention_mask).last_hidden_state
-        mask = batch.attention_mask.unsqueeze(-1).to(hidden.dtype)
-        window_vec = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
-        doc_vec = _scatter_mean(window_vec, batch.window_doc, batch.n_docs)
-        out = {"hidden": hidden, "doc": doc_vec,
-               "type": self.type_head(self.dropout(doc_vec)), "topics": self.topics_head(self.dropout(doc_vec))}
-        n_sentences = int(batch.sentence_doc.shape[0])
-        if n_sentences:
-            owned = batch.token_sentence >= 0
-            sent_vec = _scatter_mean(hidden[owned], batch.token_sentence[owned], n_sentences)
-            covered = torch.zeros(n_sentences, dtype=torch.bool, device=hidden.device).index_fill_(0, batch.token_sentence[owned], True)
-            sent_vec = sent_vec + self.sentence_position(batch.sentence_position.clamp(max=MAX_POSITIONS - 1))
-            doc = doc_vec[batch.sentence_doc]
-            features = torch.cat([sent_vec, doc, sent_vec * doc], dim=-1)
-            out["sentences"] = self.sentence_head(self.dropout(features)).squeeze(-1)
-            out["covered"] = covered
-        return out
-
-
-def build_encoder(config: dict[str, Any]) -> nn.Module:
-    """A BertModel from a config dict (no weights): for loading bundles and for tests."""
-    from transformers import BertConfig, BertModel
-
-    return BertModel(BertConfig(**config), add_pooling_layer=False)
-
-
 # --- the model that answers ------------------------------------------------------------------
 @dataclass
 class TransformerModel:
-    net: MultiTaskNet
+    net: Any  # a MultiTaskNet (torch) or an OnnxNet: ``run(WindowBatch)`` -> numpy outputs
     tokenizer: Any  # tokenizers.Tokenizer
     special_ids: dict[str, int]  # cls, sep, pad
     windows: WindowParams
@@ -258,9 +87,13 @@ class TransformerModel:
     baseline: BaselineModel
     combination: Combination = field(default_factory=Combination)
     meta: dict[str, Any] = field(default_factory=dict)
+    onnx: str = "none"  # what ``save`` adds: "int8" or "fp32" (ONNX copies, that one answering), "none"
 
     def __post_init__(self) -> None:
-        self.net.eval()
+        if self.onnx not in EXPORTS:
+            raise ValueError(f"onnx must be one of {', '.join(EXPORTS)}; got {self.onnx!r}.")
+        if hasattr(self.net, "eval"):
+            self.net.eval()
         inner = self.baseline.labels
         self._type_order = _reorder(self.type_labels, inner.types)
         self._topic_order = _reorder(self.topic_labels, inner.topics)
@@ -268,6 +101,11 @@ class TransformerModel:
     @property
     def labels(self) -> Labels:
         return Labels(list(self.type_labels), list(self.topic_labels))
+
+    @property
+    def runtime(self) -> str:
+        """Which network answers: "torch-fp32", "onnx-fp32" or "onnx-int8"."""
+        return self.net.runtime
 
     def explain_type(self, text: str, title: str = "", label: str | None = None, top: int = 10) -> list[tuple[str, float]]:
         # The baseline's per-term weights: the encoder has no exact per-term share to give.
@@ -288,22 +126,21 @@ class TransformerModel:
             current.append(i)
             n_windows += w
         groups.append(current)
-        with torch.inference_mode():
-            for group in groups:
-                batch = make_batch([encoded[i] for i in group], [sentences[i] for i in group], self.windows,
-                                   max_windows=max_windows, keep_places=True, **self.special_ids)
-                res = {k: v.cpu() for k, v in self.net(batch).items()}  # the net may sit on a GPU
-                type_p = torch.softmax(res["type"], -1).numpy()
-                topic_p = torch.sigmoid(res["topics"]).numpy()
-                s_logits = res["sentences"].numpy() if "sentences" in res else np.zeros(0)
-                covered = res["covered"].numpy() if "covered" in res else np.zeros(0, bool)
-                pos = 0
-                for k, i in enumerate(group):
-                    n = batch.n_sentences[k]
-                    out.append(dict(type=type_p[k], topics=topic_p[k], doc=res["doc"][k].numpy(),
-                                    sentences=s_logits[pos:pos + n], covered=covered[pos:pos + n],
-                                    hidden=res["hidden"], place=batch.token_place[k], encoded=encoded[i]))
-                    pos += n
+        need_hidden = self.combination.keywords == "mmr"
+        for group in groups:
+            wb = make_windows([encoded[i] for i in group], [sentences[i] for i in group], self.windows,
+                              max_windows=max_windows, keep_places=need_hidden, **self.special_ids)
+            res = self.net.run(wb, need_hidden)
+            type_p = _softmax(res["type"])
+            topic_p = 1.0 / (1.0 + np.exp(-res["topics"]))
+            pos = 0
+            for k, i in enumerate(group):
+                n = wb.n_sentences[k]
+                out.append(dict(type=type_p[k], topics=topic_p[k], doc=res["doc"][k],
+                                sentences=res["sentences"][pos:pos + n], covered=res["covered"][pos:pos + n],
+                                hidden=res.get("hidden"), place=wb.token_place[k] if need_hidden else {},
+                                encoded=encoded[i]))
+                pos += n
         return out
 
     def analyse(self, texts: list[str], titles: list[str] | None = None) -> list[Analysis]:
@@ -350,6 +187,9 @@ class TransformerModel:
 
     # --- bundle I/O ----------------------------------------------------------------------
     def save(self, path: str | os.PathLike, card: str, extra_config: dict[str, Any] | None = None) -> Path:
+        if not hasattr(self.net, "state_dict"):
+            raise ValueError(f"this model answers through {self.runtime}, which has no trainable weights to save; "
+                             "load the bundle with runtime='torch' to save it.")
         from safetensors.torch import save_file
 
         config: dict[str, Any] = {
@@ -375,6 +215,10 @@ class TransformerModel:
             writer.add_file(WEIGHTS_FILE, scratch / WEIGHTS_FILE)
             self.tokenizer.save(str(scratch / TOKENIZER_FILE))
             writer.add_file(TOKENIZER_FILE, scratch / TOKENIZER_FILE)
+            if self.onnx != "none":
+                config["onnx"] = add_onnx(writer, self.net, scratch, self.onnx)
+            else:
+                config.pop("onnx", None)
             self.baseline.save(scratch / BASELINE_DIR, card="TF-IDF part of a NewsLens transformer bundle.\n")
             for file in sorted((scratch / BASELINE_DIR).iterdir()):
                 writer.add_file(f"{BASELINE_DIR}/{file.name}", file)
@@ -386,22 +230,29 @@ class TransformerModel:
             shutil.rmtree(scratch, ignore_errors=True)
 
     @classmethod
-    def load(cls, path: str | os.PathLike, config: dict[str, Any] | None = None) -> "TransformerModel":
-        from safetensors.torch import load_file
+    def load(cls, path: str | os.PathLike, config: dict[str, Any] | None = None,
+             runtime: str | None = None) -> "TransformerModel":
+        """Load a bundle; ``runtime`` (default $NEWSLENS_RUNTIME, else "auto") picks the network."""
         from tokenizers import Tokenizer
 
         folder = Path(path)
         config = config or bundle.read_config(folder)
         if config.get("kind") != KIND:
             raise bundle.BundleError(f"{folder}: kind {config.get('kind')!r} is not a {KIND} bundle.")
+        chosen = choose_runtime(folder, config, runtime)
         try:
             baseline = BaselineModel.load(folder / BASELINE_DIR)
-            net = MultiTaskNet(build_encoder(config["encoder"]), len(config["type_labels"]), len(config["topic_labels"]))
-            state = {k: v.float() for k, v in _read_bundle_file(folder / WEIGHTS_FILE, load_file).items()}
-            missing, unexpected = net.load_state_dict(state, strict=False)
-            missing = [k for k in missing if not k.endswith(("position_ids", "token_type_ids"))]
-            if missing or unexpected:
-                raise ValueError(f"weights do not match the config: missing {missing[:3]}, unexpected {unexpected[:3]}")
+            if chosen == "torch-fp32":
+                net = _load_torch_net(folder, config)
+            else:
+                from .onnx_net import OnnxNet
+
+                file = folder / config["onnx"]["files"][chosen]
+                net = _read_bundle_file(file, lambda p: OnnxNet(p, chosen))
+                widths = (net.width("type"), net.width("topics"))
+                if widths != (max(len(config["type_labels"]), 1), max(len(config["topic_labels"]), 1)):
+                    raise ValueError(f"{file.name} answers {widths[0]} types and {widths[1]} topics; the config "
+                                     f"lists {len(config['type_labels'])} and {len(config['topic_labels'])}")
             return cls(
                 net=net,
                 tokenizer=_read_bundle_file(folder / TOKENIZER_FILE, Tokenizer.from_file),
@@ -413,11 +264,77 @@ class TransformerModel:
                 baseline=baseline,
                 combination=Combination(**config["combination"]),
                 meta={k: config[k] for k in bundle.META_KEYS if k in config},
+                onnx=str(config.get("onnx", {}).get("default", "none")).replace("onnx-", ""),
             )
         except (KeyError, TypeError, ValueError, RuntimeError, OSError, AttributeError, IndexError) as e:
             if isinstance(e, bundle.BundleError):
                 raise
             raise bundle.BundleError(f"{folder}: damaged or inconsistent bundle ({type(e).__name__}: {e}).") from None
+
+
+def _installed(module: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def choose_runtime(folder: Path, config: dict[str, Any], runtime: str | None = None) -> str:
+    """The network that will answer: "torch-fp32", "onnx-fp32" or "onnx-int8".
+
+    ``runtime`` (else $NEWSLENS_RUNTIME, else "auto"): "auto" takes the bundle's ONNX default
+    where onnxruntime is installed and torch otherwise; "onnx" the bundle's ONNX default.
+    """
+    asked = runtime or os.environ.get("NEWSLENS_RUNTIME") or "auto"
+    asked = {"torch-fp32": "torch"}.get(asked, asked)
+    if asked not in RUNTIMES:
+        raise ValueError(f"unknown runtime {asked!r}; choose one of {', '.join(RUNTIMES)} (NEWSLENS_RUNTIME).")
+    onnx = config.get("onnx") or {}
+    files = onnx.get("files") or {}
+    default = onnx.get("default") if onnx.get("default") in files else next(iter(files), None)
+    if asked == "auto":
+        asked = "onnx" if default and _installed("onnxruntime") else "torch"
+    if asked == "torch":
+        if not (_installed("torch") and _installed("transformers") and _installed("safetensors")):
+            hint = (" or install onnxruntime (`pip install 'newslens[serve]'`) to answer with its ONNX copy"
+                    if default else "; or add an ONNX copy with `newslens export-onnx` on a machine that has torch, "
+                    "then serve it with `pip install 'newslens[serve]'`")
+            raise bundle.BundleError(f"{folder}: answering with torch needs torch, transformers and safetensors "
+                                     f"(`pip install 'newslens[transformer]'`){hint}.")
+        return "torch-fp32"
+    wanted = default if asked == "onnx" else asked
+    if not wanted or wanted not in files:
+        raise bundle.BundleError(f"{folder}: this bundle has no {asked} copy (it has: {', '.join(files) or 'none'}); "
+                                 f"add one with `newslens export-onnx {folder}`.")
+    if not _installed("onnxruntime"):
+        raise bundle.BundleError(f"{folder}: answering with {wanted} needs onnxruntime: `pip install 'newslens[serve]'`.")
+    return wanted
+
+
+def _load_torch_net(folder: Path, config: dict[str, Any]):
+    from safetensors.torch import load_file
+
+    from .torch_net import MultiTaskNet, build_encoder
+
+    net = MultiTaskNet(build_encoder(config["encoder"]), len(config["type_labels"]), len(config["topic_labels"]))
+    state = {k: v.float() for k, v in _read_bundle_file(folder / WEIGHTS_FILE, load_file).items()}
+    missing, unexpected = net.load_state_dict(state, strict=False)
+    missing = [k for k in missing if not k.endswith(("position_ids", "token_type_ids"))]
+    if missing or unexpected:
+        raise ValueError(f"weights do not match the config: missing {missing[:3]}, unexpected {unexpected[:3]}")
+    return net
+
+
+def add_onnx(writer: bundle.BundleWriter, net: Any, scratch: Path, default: str) -> dict[str, Any]:
+    """Export ``net`` as ONNX (fp32 and int8) into ``writer``; the config block that lists them."""
+    from .onnx_export import export
+
+    info = export(net, scratch)
+    for name in info["files"].values():
+        writer.add_file(name, scratch / name)
+    return {**info, "default": f"onnx-{default}"}
 
 
 def _read_bundle_file(path: Path, read: Any) -> Any:
@@ -438,6 +355,11 @@ def _reorder(labels: list[str], other: list[str]) -> list[int]:
     if sorted(labels) != sorted(other):
         raise bundle.BundleError(f"transformer labels {labels} differ from the baseline's {other}.")
     return [other.index(l) for l in labels]
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
 
 
 def _standardise(x: np.ndarray) -> np.ndarray:
@@ -464,7 +386,7 @@ def phrase_vector(phrase: str, enc: dict[str, Any]) -> np.ndarray | None:
     if not places:
         return None
     w, t = zip(*places)
-    return enc["hidden"][list(w), list(t)].mean(0).numpy()
+    return enc["hidden"][list(w), list(t)].mean(0)
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -274,7 +274,7 @@ def analyse_article(predictor: Predictor, text: str, title: str = "") -> dict[st
     why = predictor.explain(text, title, result.type.label)
     head = (f"**{result.type.label}** ({result.type.scores.get(result.type.label, 0):.0%}) · topics: "
             f"{', '.join(result.topics.labels) or '—'} · {result.elapsed_ms:.0f} ms · model "
-            f"`{result.model.name}` {result.model.version} ({result.model.kind})")
+            f"`{result.model.name}` {result.model.version} ({result.model.kind}, {result.model.runtime})")
     return {
         "result": result,
         "message": "\n\n".join([head] + [f"⚠️ {w}" for w in result.warnings] + [f"ℹ️ {n}" for n in notes]),
@@ -407,6 +407,7 @@ def model_overview(predictor: Predictor) -> tuple[str, list[list[Any]], list[str
     labels = predictor.labels
     # The bundle's name and version, never its folder: the page must not show the server's paths.
     lines = [f"### {predictor.info.name} · version {predictor.info.version} · {predictor.info.kind}",
+             f"Answering with: {predictor.info.runtime}  ",
              f"Created: {config.get('created', '?')}  ",
              f"Registry: {json.dumps(registry.get('status', 'not registered'))}, parent {registry.get('parent') or '-'}  ",
              f"Type labels: {', '.join(labels.types)}  ",

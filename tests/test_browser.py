@@ -370,7 +370,7 @@ def test_transformer_bundle_analyses_in_the_browser(transformer_page, transforme
     wait_for_idle_queue(page)
     analyse(page, SPORTS_TEXT, expected)
     message = page.get_by_test_id("markdown").filter(has_text="topics:").filter(visible=True)
-    expect(message).to_contain_text("(transformer)")
+    expect(message).to_contain_text("(transformer, onnx-int8)")  # the runtime that answered
     expect(message).to_contain_text(expected)
     # The Corrections tab starts from the transformer's answer, with its own labels.
     open_tab(page, "Corrections")

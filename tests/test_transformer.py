@@ -44,11 +44,11 @@ from model.transformer import (
     choose_topics,
     combine_sentence_scores,
     encode_article,
-    make_batch,
     mmr,
     sentence_of_tokens,
     window_spans,
 )
+from model.torch_net import make_batch
 from training import e5_weights
 from training.cli import main
 from training.baseline import fit_baseline
@@ -699,8 +699,9 @@ def test_saved_bundle_predicts_with_the_training_labels(trained):
     assert {WEIGHTS_FILE, "tokenizer.json"} <= set(config["files"])
     assert config["encoder"]["hidden_size"] == model.net.encoder.config.hidden_size  # the architecture, in config.json
     assert any(name.startswith("baseline/") for name in config["files"])
-    predictor = Predictor.load(path)
+    predictor = Predictor.load(path, runtime="torch")  # the ONNX copies: tests/test_onnx.py
     assert predictor.info.kind == "transformer" and isinstance(predictor.model, TransformerModel)
+    assert predictor.info.runtime == "torch-fp32"
     pred = predictor.predict(SPORTS_TEXT, "Bóng đá")
     assert pred.type.label in model.type_labels
     assert set(pred.type.scores) == set(model.type_labels) and sum(pred.type.scores.values()) == pytest.approx(1, abs=1e-3)
@@ -732,7 +733,7 @@ def test_damaged_transformer_bundle_raises_bundle_error(trained, tmp_path):
     config["encoder"]["num_hidden_layers"] = 3
     (copy2 / CONFIG_NAME).write_text(json.dumps(config), "utf-8")
     with pytest.raises(BundleError, match="damaged or inconsistent bundle"):
-        Predictor.load(copy2)
+        Predictor.load(copy2, runtime="torch")  # the ONNX graphs do not read the encoder's config
 
 
 # --- 5. checkpoints and resume ---------------------------------------------------------------
@@ -941,7 +942,7 @@ def test_app_and_cli_use_a_transformer_bundle_like_any_other(trained, tmp_path, 
     _, _, path = trained
     predictor = Predictor.load(path)
     out = analyse_article(predictor, SPORTS_TEXT, "Bóng đá")
-    assert "(transformer)" in out["message"] and out["summary"] and out["keywords"]
+    assert "(transformer, " in out["message"] and out["summary"] and out["keywords"]
     assert out["why_terms"]  # "why this type" comes from the baseline inside the bundle
     overview, _, _ = model_overview(predictor)
     assert "transformer" in overview

@@ -1,4 +1,4 @@
-"""The ``newslens`` command line: train, evaluate, predict, serve.
+"""The ``newslens`` command line: train, evaluate, predict, serve, export-onnx.
 
 Results go to stdout (JSON); logs and progress bars go to stderr. User mistakes (bad data,
 a missing model, a bad config) end with one clear ``error:`` line and exit status 2.
@@ -38,6 +38,16 @@ def _cmd_train(args: argparse.Namespace) -> int:
     path = train(config, args.out, progress=not args.quiet, resume=args.resume)
     log.info("model saved to %s", path)
     print(str(path))
+    return 0
+
+
+def _cmd_export_onnx(args: argparse.Namespace) -> int:
+    from model.onnx_export import export_bundle
+
+    block = export_bundle(args.bundle, default=args.default)
+    log.info("added %s to %s; %s answers by default where onnxruntime is installed",
+             ", ".join(block["files"].values()), args.bundle, block["default"])
+    print(json.dumps(block, ensure_ascii=False))
     return 0
 
 
@@ -242,6 +252,13 @@ def build_parser() -> argparse.ArgumentParser:
                    "(kept as data in the registry, never written into the data files)")
     p.add_argument("--undo-relabels", action="store_true", help="train the candidate without earlier --relabel-similar changes")
     p.set_defaults(func=_cmd_retrain)
+
+    p = sub.add_parser("export-onnx", help="add ONNX copies (fp32 and int8) of a transformer bundle's network, "
+                       "so it answers with ONNX Runtime and without torch (training does this by default)")
+    p.add_argument("bundle", help="a transformer bundle folder")
+    p.add_argument("--default", choices=["int8", "fp32"], default="int8",
+                   help="which copy answers by default (default int8; see the README's measured parity)")
+    p.set_defaults(func=_cmd_export_onnx)
 
     p = sub.add_parser("models", help="the model registry: list, show V, promote V, rollback, check")
     p.add_argument("action", choices=["list", "show", "promote", "rollback", "check"])

@@ -125,6 +125,9 @@ class TransformerParams:
     summary_max_records: int = 8000
     holdout: dict[str, int] = field(default_factory=lambda: {"type": 600, "topics": 280, "summary": 400})
     keywords: str = "baseline"  # keyword ranking: "baseline" or "mmr" (KeyBERT-style; worse on vims/all)
+    # The bundle also gets ONNX copies of the network (fp32 and int8, ``model.onnx_export``);
+    # this one answers by default where onnxruntime is installed ("none": torch only).
+    onnx: str = "int8"
     # After the combination is chosen, refit the nested baseline on every record, held-out ones
     # included (about 3 min here): the held-out leads are a fifth of the topic data.
     refit_baseline: bool = True
@@ -151,6 +154,8 @@ class TransformerParams:
             raise ConfigError(f"transformer.refit_baseline must be true or false; got {self.refit_baseline!r}.")
         if self.keywords not in ("baseline", "mmr"):
             raise ConfigError(f"transformer.keywords must be 'baseline' or 'mmr'; got {self.keywords!r}.")
+        if self.onnx not in ("int8", "fp32", "none"):
+            raise ConfigError(f"transformer.onnx must be 'int8', 'fp32' or 'none'; got {self.onnx!r}.")
         if not (self.device == "cpu" or re.fullmatch(r"cuda(:\d+)?", str(self.device))):
             raise ConfigError(f"transformer.device must be 'cpu', 'cuda' or 'cuda:N'; got {self.device!r}.")
         if isinstance(self.topic_probe_c, bool) or not isinstance(self.topic_probe_c, (int, float)) or self.topic_probe_c < 0:

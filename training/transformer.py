@@ -30,16 +30,15 @@ from tqdm.auto import tqdm
 from model.baseline import BaselineModel
 from model.summary import select_sentences
 from model.text import read_article, split_sentences
+from model.torch_net import MultiTaskNet, make_batch
 from model.transformer import (
     Combination,
     Encoded,
-    MultiTaskNet,
     TransformerModel,
     WindowParams,
     choose_topics,
     combine_sentence_scores,
     encode_article,
-    make_batch,
 )
 
 from .baseline import fit_baseline
@@ -467,7 +466,7 @@ def fit_transformer(records: list[Record], config: TrainConfig, workdir: Path, p
 
     model = TransformerModel(net, tokenizer, special_ids, windows, type_labels, topic_labels,
                              np.full(len(topic_labels), INITIAL_TOPIC_THRESHOLD, np.float32), baseline,
-                             Combination(keywords=params.keywords))
+                             Combination(keywords=params.keywords), onnx=params.onnx)
     return finish_transformer(model, records, train_part, held, config, progress, run, preferred, preferred_weight)
 
 
