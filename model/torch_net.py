@@ -8,7 +8,7 @@ which is what ``model.onnx_export`` writes as an ONNX graph.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import fields, replace
 from typing import Any
 
 import numpy as np
@@ -21,25 +21,13 @@ from .text import Sentence
 RUNTIME = "torch-fp32"
 
 
-@dataclass
-class Batch:
-    """A ``WindowBatch`` as torch tensors (what ``MultiTaskNet.forward`` takes)."""
-
-    input_ids: torch.Tensor  # [W, T]
-    attention_mask: torch.Tensor  # [W, T]
-    window_doc: torch.Tensor  # [W] article of each window
-    n_docs: int
-    token_sentence: torch.Tensor  # [W, T] global sentence index of owned body tokens, -1 else
-    sentence_doc: torch.Tensor  # [S] article of each sentence
-    sentence_position: torch.Tensor  # [S] index of the sentence in its article
-    n_sentences: list[int]  # per article
-    token_place: list[dict[int, tuple[int, int]]] = field(default_factory=list)  # per article: token -> (w, t)
+class Batch(WindowBatch):
+    """A ``WindowBatch`` whose arrays are torch tensors (what ``MultiTaskNet.forward`` takes)."""
 
     @classmethod
     def from_windows(cls, wb: WindowBatch) -> "Batch":
-        t = torch.from_numpy
-        return cls(t(wb.input_ids), t(wb.attention_mask), t(wb.window_doc), wb.n_docs, t(wb.token_sentence),
-                   t(wb.sentence_doc), t(wb.sentence_position), wb.n_sentences, wb.token_place)
+        return cls(**{f.name: torch.from_numpy(v) if isinstance(v, np.ndarray) else v
+                      for f in fields(WindowBatch) for v in [getattr(wb, f.name)]})
 
     def to(self, device: torch.device | str) -> "Batch":
         """The same batch with its tensors on ``device`` (training on a GPU)."""

@@ -115,11 +115,12 @@ class TransformerModel:
                max_windows: int | None = None, windows_per_call: int = 16) -> list[dict[str, Any]]:
         """Run the encoder; per article: type/topic probabilities, sentence logits, token states."""
         encoded = [encode_article(self.tokenizer, t, b) for t, b in zip(titles, texts)]
-        out: list[dict[str, Any]] = []
-        # Group articles so one encoder call sees at most ``windows_per_call`` windows.
+        out: list[dict[str, Any] | None] = [None] * len(encoded)
+        # Group articles so one encoder call sees at most ``windows_per_call`` windows, in order
+        # of length: a call pads every window to its longest, so short articles go together.
         groups, current, n_windows = [], [], 0
-        for i, enc in enumerate(encoded):
-            w = len(window_spans(len(enc.ids), self.windows, max_windows))
+        for i in sorted(range(len(encoded)), key=lambda i: len(encoded[i].ids)):
+            w = len(window_spans(len(encoded[i].ids), self.windows, max_windows))
             if current and n_windows + w > windows_per_call:
                 groups.append(current)
                 current, n_windows = [], 0
@@ -136,12 +137,12 @@ class TransformerModel:
             pos = 0
             for k, i in enumerate(group):
                 n = wb.n_sentences[k]
-                out.append(dict(type=type_p[k], topics=topic_p[k], doc=res["doc"][k],
-                                sentences=res["sentences"][pos:pos + n], covered=res["covered"][pos:pos + n],
-                                hidden=res.get("hidden"), place=wb.token_place[k] if need_hidden else {},
-                                encoded=encoded[i]))
+                out[i] = dict(type=type_p[k], topics=topic_p[k], doc=res["doc"][k],
+                              sentences=res["sentences"][pos:pos + n], covered=res["covered"][pos:pos + n],
+                              hidden=res.get("hidden"), place=wb.token_place[k] if need_hidden else {},
+                              encoded=encoded[i])
                 pos += n
-        return out
+        return out  # type: ignore[return-value]  (every slot filled)
 
     def analyse(self, texts: list[str], titles: list[str] | None = None) -> list[Analysis]:
         base = self.baseline.scores(texts, titles)
@@ -248,7 +249,7 @@ class TransformerModel:
                 from .onnx_net import OnnxNet
 
                 file = folder / config["onnx"]["files"][chosen]
-                net = _read_bundle_file(file, lambda p: OnnxNet(p, chosen))
+                net = _read_bundle_file(file, lambda p: OnnxNet(p, chosen, threads=runtime_threads()))
                 widths = (net.width("type"), net.width("topics"))
                 if widths != (max(len(config["type_labels"]), 1), max(len(config["topic_labels"]), 1)):
                     raise ValueError(f"{file.name} answers {widths[0]} types and {widths[1]} topics; the config "
@@ -313,11 +314,24 @@ def choose_runtime(folder: Path, config: dict[str, Any], runtime: str | None = N
     return wanted
 
 
+def runtime_threads() -> int:
+    """Threads for the network ($NEWSLENS_THREADS; 0 = the runtime's default, one per core).
+    ``newslens batch`` sets it so that N worker processes share the cores instead of fighting."""
+    value = os.environ.get("NEWSLENS_THREADS", "0")
+    if not value.isdigit():
+        raise ValueError(f"NEWSLENS_THREADS must be a whole number (0 = one per core); got {value!r}.")
+    return int(value)
+
+
 def _load_torch_net(folder: Path, config: dict[str, Any]):
     from safetensors.torch import load_file
 
     from .torch_net import MultiTaskNet, build_encoder
 
+    if runtime_threads():
+        import torch
+
+        torch.set_num_threads(runtime_threads())
     net = MultiTaskNet(build_encoder(config["encoder"]), len(config["type_labels"]), len(config["topic_labels"]))
     state = {k: v.float() for k, v in _read_bundle_file(folder / WEIGHTS_FILE, load_file).items()}
     missing, unexpected = net.load_state_dict(state, strict=False)

@@ -14,6 +14,7 @@ import atexit
 import csv
 import hashlib
 import json
+import fcntl
 import logging
 import os
 import re
@@ -513,6 +514,9 @@ def save_correction(text: str, title: str, type_label: str | None, topics: list[
     with _corrections_lock:  # append only, never rewrite
         fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         try:
+            # Replicas of the app share $NEWSLENS_HOME: the size check, the newline repair and the
+            # append must not interleave with another process's (released when fd is closed).
+            fcntl.flock(fd, fcntl.LOCK_EX)
             size = os.fstat(fd).st_size
             if size and os.pread(fd, 1, size - 1) != b"\n":  # a hand-edited file without a final newline
                 data = b"\n" + data
@@ -784,16 +788,49 @@ def queued(demo: gr.Blocks) -> gr.Blocks:
     return demo.queue(default_concurrency_limit=ANALYSE_CONCURRENCY, max_size=QUEUE_MAX_SIZE)
 
 
+HEALTH_PROBE = "Đội tuyển bóng đá Việt Nam thắng trận."  # a real answer, not only a loaded file
+
+
 def launch_options() -> dict[str, Any]:
     """What ``launch`` passes to gradio besides host and port: theme, CSS and the upload limit."""
     return {"theme": theme(), "css": CSS, "max_file_size": limits.MAX_UPLOAD_BYTES}
+
+
+def health(source: Predictor | LivePredictor) -> tuple[int, dict[str, Any]]:
+    """(HTTP status, body) of the readiness check: 200 once a model answers, 503 otherwise.
+
+    A load balancer polls it; with replicas on one $NEWSLENS_HOME, each reports the registry
+    version it serves, so a promotion can be watched reaching every replica.
+    """
+    try:
+        predictor = source.get() if isinstance(source, LivePredictor) else source
+        predictor.predict(HEALTH_PROBE)
+    except Exception as e:  # noqa: BLE001 - any failure means "do not send traffic here"
+        return 503, {"status": "unavailable", "error": f"{type(e).__name__}: {e}"}
+    info = predictor.info
+    return 200, {"status": "ok", "model": info.name, "version": info.version, "kind": info.kind,
+                 "runtime": info.runtime}
+
+
+def add_health_route(app, source: Predictor | LivePredictor) -> None:
+    from fastapi.responses import JSONResponse
+
+    def healthz() -> JSONResponse:
+        status, body = health(source)
+        return JSONResponse(body, status_code=status)
+
+    app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
 
 
 def launch(model: str | None = None, host: str = "127.0.0.1", port: int = 7860, **kwargs) -> None:
     # With no model named, follow the registry: a promoted model is served without a restart.
     source = Predictor.load(model) if model else LivePredictor()
     log.info("serving %s on http://%s:%d", (source if model else source.get()).info.path, host, port)  # the operator's log
-    queued(build_app(source)).launch(server_name=host, server_port=port, **{**launch_options(), **kwargs})
+    demo = queued(build_app(source))
+    app, _, _ = demo.launch(server_name=host, server_port=port, prevent_thread_lock=True,
+                            **{**launch_options(), **kwargs})
+    add_health_route(app, source)  # GET /healthz: readiness for a load balancer (see README, replicas)
+    demo.block_thread()
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
+import fastapi
 import pytest
 
 from conftest import ENGLISH_TEXT, SOURCE_GROUPS, SOURCED_ROWS, SPORTS, SPORTS_TEXT, make_records, small_params
@@ -408,12 +409,15 @@ def test_serve_starts_on_the_registrys_current_model(kind, bundle_dir, tmp_path,
     name = _registry_serving(bundle, home)
     monkeypatch.setenv("NEWSLENS_HOME", str(home))
     launched = []
+    server = fastapi.FastAPI()
     # Everything up to the server: the app is built on the current model, launch returns at once.
-    monkeypatch.setattr(gr.Blocks, "launch", lambda self, **kwargs: launched.append((self, kwargs)))
+    monkeypatch.setattr(gr.Blocks, "launch", lambda self, **kwargs: launched.append((self, kwargs)) or (server, "", ""))
+    monkeypatch.setattr(gr.Blocks, "block_thread", lambda self: None)
 
     assert main(["-q", "serve", "--no-train", "--port", "7999"]) == 0
     (demo, kwargs), = launched
     assert kwargs["server_name"] == "127.0.0.1" and kwargs["server_port"] == 7999
+    assert "/healthz" in {r.path for r in server.routes}  # the readiness check a load balancer polls
     config = read_config(home / name)
     assert config["kind"] == kind
     choices = {b.label: [v for _, v in b.choices] for b in demo.blocks.values() if isinstance(b, gr.Dropdown)}

@@ -1,4 +1,4 @@
-"""The ``newslens`` command line: train, evaluate, predict, serve, export-onnx.
+"""The ``newslens`` command line: train, evaluate, predict, batch, serve, export-onnx.
 
 Results go to stdout (JSON); logs and progress bars go to stderr. User mistakes (bad data,
 a missing model, a bad config) end with one clear ``error:`` line and exit status 2.
@@ -35,7 +35,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
         t, base_model=args.base_model or t.base_model, max_steps=args.max_steps or t.max_steps,
         time_budget_s=args.time_budget if args.time_budget is not None else t.time_budget_s,
         device=args.device or t.device)
-    path = train(config, args.out, progress=not args.quiet, resume=args.resume)
+    from . import distributed
+
+    try:
+        path = train(config, args.out, progress=not args.quiet, resume=args.resume)
+    finally:
+        distributed.stop()  # torchrun: leave the process group cleanly (a no-op otherwise)
+    if path is None:  # a torchrun rank other than 0: rank 0 saves and reports the bundle
+        return 0
     log.info("model saved to %s", path)
     print(str(path))
     return 0
@@ -48,6 +55,21 @@ def _cmd_export_onnx(args: argparse.Namespace) -> int:
     log.info("added %s to %s; %s answers by default where onnxruntime is installed",
              ", ".join(block["files"].values()), args.bundle, block["default"])
     print(json.dumps(block, ensure_ascii=False))
+    return 0
+
+
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from .batch import run_batch
+
+    if args.ray is not None:
+        from .batch_ray import run_batch_ray
+
+        summary = run_batch_ray(args.inputs, args.out, model=args.model, workers=args.workers,
+                                shard_size=args.shard_size, address=args.ray or None, progress=not args.quiet)
+    else:
+        summary = run_batch(args.inputs, args.out, model=args.model, workers=args.workers,
+                            shard_size=args.shard_size, progress=not args.quiet)
+    print(summary.render(Path(args.out)))
     return 0
 
 
@@ -83,7 +105,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     rules = trained_with.get("type_from_source") if isinstance(trained_with, dict) else None
     rules = {k: v for k, v in rules.items() if isinstance(k, str) and isinstance(v, str)} if isinstance(rules, dict) else {}
     records, _ = read_files([Path(p) for p in args.data], progress=not args.quiet, type_rules=rules)
-    log.info("evaluating %s on %d articles", predictor.info.path, len(records))
+    log.info("evaluating %s (%s) on %d articles", predictor.info.path, predictor.info.runtime, len(records))
     result = evaluate(predictor, records, progress=not args.quiet, by_source=args.by == "source", source_depth=depth)
     if args.json:
         print(json.dumps(headline(result), ensure_ascii=False))
@@ -252,6 +274,16 @@ def build_parser() -> argparse.ArgumentParser:
                    "(kept as data in the registry, never written into the data files)")
     p.add_argument("--undo-relabels", action="store_true", help="train the candidate without earlier --relabel-similar changes")
     p.set_defaults(func=_cmd_retrain)
+
+    p = sub.add_parser("batch", help="annotate an archive: sharded JSONL.gz results, resumable, N worker processes")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="data files or globs (JSONL, JSONL.gz, CSV; quote globs)")
+    p.add_argument("--out", required=True, help="results folder (rerun with the same --out to finish an interrupted run)")
+    p.add_argument("--model", help="bundle folder (default: the default model)")
+    p.add_argument("--workers", type=int, help="processes, each loading the model once (default: the number of cores)")
+    p.add_argument("--shard-size", type=int, default=1000, help="input lines per result shard (default 1000)")
+    p.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                   help="run on Ray Data: local without ADDRESS, or an existing cluster (needs newslens[ray])")
+    p.set_defaults(func=_cmd_batch)
 
     p = sub.add_parser("export-onnx", help="add ONNX copies (fp32 and int8) of a transformer bundle's network, "
                        "so it answers with ONNX Runtime and without torch (training does this by default)")

@@ -117,7 +117,7 @@ class TransformerParams:
     weight_decay: float = 0.01
     warmup: float = 0.06  # share of max_steps
     label_smoothing: float = 0.05
-    dropout: float = 0.1
+    dropout: float = 0.1  # every dropout of the net, the encoder's too (e5's own is 0.1)
     max_steps: int = 1200
     time_budget_s: float = 0.0  # stop fine-tuning after this many seconds (0 = no limit)
     task_weights: dict[str, float] = field(default_factory=lambda: {"type": 0.45, "topics": 0.15, "summary": 0.4})

@@ -160,8 +160,11 @@ class _TooManyProblems(Exception):
     pass
 
 
-def _iter_raw(path: Path, problems: list[Problem]) -> Iterator[tuple[int, dict[str, Any]]]:
+def _iter_raw(path: Path, problems: list[Problem], jsonl_text: bool = False) -> Iterator[tuple[int, Any]]:
     """Yield (line number, raw dict) from a JSONL or CSV file, recording parse problems.
+
+    With ``jsonl_text``, a JSONL file's non-blank lines come as their text, not yet parsed
+    (``json_object`` parses them later, e.g. in the batch job's workers).
 
     Never raises for the file's content: every problem becomes a ``Problem`` with the line it
     is on (0 only for the file as a whole). Reading stops early only when the file cannot be
@@ -174,7 +177,7 @@ def _iter_raw(path: Path, problems: list[Problem]) -> Iterator[tuple[int, dict[s
     try:
         with _open_text(path) as handle:
             lines = _Lines(handle, limits.MAX_RECORD_CHARS)
-            parse = _iter_csv if is_csv else _iter_jsonl
+            parse = _iter_csv if is_csv else _iter_jsonl_text if jsonl_text else _iter_jsonl
             try:
                 for line, obj in parse(lines, name, problems):
                     yield line, obj
@@ -258,6 +261,15 @@ def _iter_jsonl(lines: _Lines, name: str, problems: list[Problem]) -> Iterator[t
         _check_count(problems)
 
 
+def _iter_jsonl_text(lines: _Lines, name: str, problems: list[Problem]) -> Iterator[tuple[int, str]]:
+    for raw in lines:
+        if lines.n in lines.bad:
+            problems.append(Problem(name, lines.n, None, lines.bad.pop(lines.n)))
+        elif raw.strip():
+            yield lines.n, raw
+        _check_count(problems)
+
+
 def _json_object(raw: str, lines: _Lines, name: str, problems: list[Problem]) -> dict[str, Any] | None:
     """The object on this line, or None (with its problem recorded; none for a blank line)."""
     line = lines.n
@@ -266,6 +278,11 @@ def _json_object(raw: str, lines: _Lines, name: str, problems: list[Problem]) ->
         return None
     if not raw.strip():
         return None
+    return json_object(raw, name, line, problems)
+
+
+def json_object(raw: str, name: str, line: int, problems: list[Problem]) -> dict[str, Any] | None:
+    """The JSON object on one non-blank line of ``name``, or None with its problem recorded."""
     try:
         obj = json.loads(raw)
     except json.JSONDecodeError as e:

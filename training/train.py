@@ -147,6 +147,8 @@ def fit_and_save(
 
         model = fit_transformer(records, config, workdir, progress, resume, preferred=preferred,
                                 preferred_weight=preferred_weight)
+        if model is None:  # a torchrun rank other than 0: its share of fine-tuning is done
+            return None, None
     else:
         model = fit_baseline(records, config.baseline, progress, preferred=preferred, preferred_weight=preferred_weight)
     train_seconds = time.perf_counter() - started
@@ -184,8 +186,16 @@ def fit_and_save(
 
 def train(config: TrainConfig, out: str | os.PathLike | None = None, progress: bool = True,
           registry: Registry | None = None, resume: bool = False) -> Path:
-    """Train per ``config``; write the bundle to ``out``, or register it (see module doc)."""
+    """Train per ``config``; write the bundle to ``out``, or register it (see module doc).
+
+    Under ``torchrun`` (transformer kind) every rank runs this; rank 0 returns the bundle's
+    path, the others ``None`` once fine-tuning is done (``training.distributed``).
+    """
     check_ready(config, [config.resolve(p) for p in [*config.train, *config.evaluate]])
+    if config.kind == "transformer":
+        from . import distributed
+
+        distributed.start(config.transformer.device)
     records, train_prints = read_files([config.resolve(p) for p in config.train], progress, config.type_from_source)
     log.info("training data: %d articles from %d file(s)", len(records), len(config.train))
     if out is not None:
@@ -195,10 +205,18 @@ def train(config: TrainConfig, out: str | os.PathLike | None = None, progress: b
     staging = registry.staging_dir()
     # Checkpoints live outside the staging folder (removed on exit) so --resume finds them.
     workdir = registry.home / ".work" / f"{config.name}-{config.kind}"
+    from . import distributed
+
     try:
+        if not distributed.is_main():
+            distributed.barrier()  # rank 0 writes the registry's holdout first; then every rank reads it
         records, holdout = apply_holdout(registry, records, train_prints)
+        if distributed.is_main():
+            distributed.barrier()
         _, staged = fit_and_save(records, config, staging / "bundle", train_prints, progress, holdout,
                                  workdir=workdir, resume=resume)
+        if staged is None:
+            return None
         parent = registry.current_name()
         version = registry.add(staged, {"parent": parent, "reason": "train", "status": "promoted", "forced": False})
         registry.set_current(version.name, "train")

@@ -41,6 +41,7 @@ from model.transformer import (
     encode_article,
 )
 
+from . import distributed
 from .baseline import fit_baseline
 from .common import sample_records, step, topic_matrix, tune_thresholds
 from .config import TrainConfig, TransformerParams
@@ -179,8 +180,15 @@ def task_schedule(weights: dict[str, float], available: list[str], n_steps: int,
 
 # --- the model -------------------------------------------------------------------------------
 def prepare_net(encoder: nn.Module, n_types: int, n_topics: int, params: TransformerParams) -> MultiTaskNet:
-    """Heads on the encoder; word embeddings and the lowest ``frozen_layers`` layers frozen."""
+    """Heads on the encoder; word embeddings and the lowest ``frozen_layers`` layers frozen.
+
+    ``params.dropout`` is every dropout of the net, the encoder's included (e5's own is 0.1,
+    the default, so the default recipe is unchanged; 0 makes a run independent of how its
+    batches are split, which the multi-process test relies on)."""
     torch.manual_seed(params.seed)  # the heads' initial weights: the same run gives the same model
+    for module in encoder.modules():
+        if isinstance(module, nn.Dropout):
+            module.p = params.dropout
     net = MultiTaskNet(encoder, n_types, n_topics, params.dropout)
     encoder.embeddings.word_embeddings.weight.requires_grad_(False)
     if params.frozen_layers:
@@ -261,7 +269,11 @@ def fine_tune(net: MultiTaskNet, examples: dict[str, list[Example]], windows: Wi
     if not available:
         raise ValueError("no training examples for any task (type, topics or summary).")
     check_device(params)
-    net.to(params.device)  # before the optimizer is made, so its state lives beside the weights
+    device = distributed.device_for_rank(params.device)
+    if distributed.world() > params.batch_size:
+        raise ValueError(f"batch_size {params.batch_size} is smaller than the {distributed.world()} processes; "
+                         "each process needs a share of every batch.")
+    net.to(device)  # before the optimizer is made, so its state lives beside the weights
     sizes = {"type": params.batch_size, "summary": params.batch_size, "topics": TOPICS_BATCH_FACTOR * params.batch_size}
     batches = {t: TaskBatches(examples[t], sizes[t], params.seed + i) for i, t in enumerate(TASKS) if t in available}
     n_micro = params.max_steps * params.grad_accumulation
@@ -279,21 +291,29 @@ def fine_tune(net: MultiTaskNet, examples: dict[str, list[Example]], windows: Wi
         log.info("resumed from %s at step %d (%.0f s already spent)", checkpoint, start_step, elapsed)
     elif resume:
         log.info("no checkpoint in %s; starting from the beginning", workdir)
+    model = distributed.wrap(net, device)  # DDP under torchrun, else the net itself
     net.train()
     began = time.perf_counter() - elapsed
-    bar = tqdm(total=params.max_steps, initial=start_step, desc="fine-tune", unit="step", disable=not progress)
+    curve: dict[str, list] = {"task": [], "loss": []}  # the global batch's loss at every micro-step
+    bar = tqdm(total=params.max_steps, initial=start_step, desc="fine-tune", unit="step",
+               disable=not progress or not distributed.is_main())
     step_no, stopped = start_step, "max_steps"
     while step_no < params.max_steps:
-        if params.time_budget_s and time.perf_counter() - began >= params.time_budget_s:
+        if params.time_budget_s and distributed.any_rank(time.perf_counter() - began >= params.time_budget_s):
             stopped = "time_budget"
             break
         optimizer.zero_grad(set_to_none=True)
         for micro in range(params.grad_accumulation):
             k = step_no * params.grad_accumulation + micro
             task = schedule[k]
-            loss = task_loss(net, task, batches[task].batch(nth[k]), windows, special_ids, params)
+            # Under torchrun each rank takes its share of the same global batch and weights its loss
+            # by that share, so DDP's average of the gradients is the global batch's (see distributed.shard).
+            examples, share = distributed.shard(batches[task].batch(nth[k]))
+            loss = task_loss(model, task, examples, windows, special_ids, params) * share
             (loss / params.grad_accumulation).backward()
-            value = float(loss.detach())
+            value = distributed.mean_across_ranks(float(loss.detach()))
+            curve["task"].append(task)
+            curve["loss"].append(round(value, 5))
             losses[task] = (1 - LOSS_SMOOTHING) * losses.get(task, value) + LOSS_SMOOTHING * value  # running mean
         nn.utils.clip_grad_norm_([p for p in net.parameters() if p.requires_grad], MAX_GRAD_NORM)
         optimizer.step()
@@ -301,17 +321,19 @@ def fine_tune(net: MultiTaskNet, examples: dict[str, list[Example]], windows: Wi
         step_no += 1
         bar.update(1)
         bar.set_postfix({t: f"{v:.3f}" for t, v in losses.items()})
-        if step_no % params.checkpoint_every == 0 or step_no == params.max_steps:
+        if (step_no % params.checkpoint_every == 0 or step_no == params.max_steps) and distributed.is_main():
             save_checkpoint(checkpoint, net, optimizer, scheduler, step_no, time.perf_counter() - began, losses)
     bar.close()
     net.eval()
     net.to("cpu")  # the bundle answers on the CPU
     seconds = time.perf_counter() - began
-    if stopped == "time_budget":
+    if stopped == "time_budget" and distributed.is_main():
         save_checkpoint(checkpoint, net, optimizer, scheduler, step_no, seconds, losses)
         log.info("time budget reached after %d of %d steps", step_no, params.max_steps)
+    distributed.barrier()  # every rank done (and rank 0's last checkpoint written) before any goes on
     return {"steps": step_no, "max_steps": params.max_steps, "seconds": round(seconds, 1), "stopped": stopped,
-            "losses": {t: round(v, 4) for t, v in losses.items()}}
+            "losses": {t: round(v, 4) for t, v in losses.items()}, "processes": distributed.world(),
+            "loss_curve": curve}
 
 
 # --- topics head ---------------------------------------------------------------------------
@@ -427,8 +449,8 @@ def choose_combination(model: TransformerModel, held: dict[str, list[Record]], p
 # --- everything ------------------------------------------------------------------------------
 def fit_transformer(records: list[Record], config: TrainConfig, workdir: Path, progress: bool = True,
                     resume: bool = False, preferred: list[Record] | None = None,
-                    preferred_weight: float = 1.0) -> TransformerModel:
-    """The recipe of the module doc. ``preferred`` records (the new data of a retrain) are
+                    preferred_weight: float = 1.0) -> TransformerModel | None:
+    """The recipe of the module doc (``None`` on torchrun's ranks other than 0, after fine-tuning). ``preferred`` records (the new data of a retrain) are
     never held out, always among the records that the sampling caps keep, and count
     ``preferred_weight`` times, for the encoder and the baselines."""
     params = config.transformer
@@ -461,6 +483,8 @@ def fit_transformer(records: list[Record], config: TrainConfig, workdir: Path, p
                                   preferred_weight)
     log.info("training examples: %s", {t: len(v) for t, v in examples.items()})
     run = fine_tune(net, examples, windows, special_ids, params, workdir, resume, progress)
+    if not distributed.is_main():
+        return None  # under torchrun, rank 0 alone finishes, saves and evaluates the bundle
     run["trainable_parameters"] = n_train
     run["examples"] = {t: len(v) for t, v in examples.items()}
 

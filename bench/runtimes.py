@@ -1,7 +1,7 @@
 """The transformer bundle through torch fp32, ONNX Runtime fp32 and ONNX Runtime int8, side by side.
 
-    python bench/onnx.py --model DIR            # a transformer bundle (ONNX copies added if missing)
-    python bench/onnx.py --model DIR --n 0      # quality on the whole test files (slow: hours)
+    python bench/runtimes.py --model DIR            # a transformer bundle (ONNX copies added if missing)
+    python bench/runtimes.py --model DIR --n 0      # quality on the whole test files (slow: hours)
 
 1. Speed, in one process, the three runtimes timed in turns round after round (this
    machine's speed drifts within an hour; timed in turns they can be compared): single
@@ -14,7 +14,7 @@
    accuracy -0.003, topic micro-F1 -0.005, ROUGE-1 -0.003; int8 is the default only if every
    point estimate stays within them.
 
-Prints tables and writes bench/results/onnx.json.
+Prints tables and writes bench/results/runtimes.json.
 """
 from __future__ import annotations
 
@@ -153,10 +153,18 @@ def quality(predictors: dict[str, Predictor], n: int, root: Path) -> dict:
             network[runtime] = seen
             print(f"{name} {runtime}: {len(records)} articles in {time.perf_counter() - started:.0f} s", flush=True)
         entry = {"n": len(records), "metrics": results, "vs_torch": paired(records, preds, type_labels(predictors["torch"], records))}
+        labels = predictors["torch"].model.type_labels
+        typed = [i for i, r in enumerate(records) if r.type is not None]
         for runtime in predictors:
             if runtime != "torch":
                 entry["vs_torch"][runtime]["network_type_agreement"] = float(np.mean(
                     np.array(network[runtime]) == np.array(network["torch"])))
+                if typed:  # the network's own type choice (the combination may give it no weight)
+                    right = np.array([[labels[network[r][i]] == records[i].type for r in ("torch", runtime)]
+                                      for i in typed], float)
+                    entry["vs_torch"][runtime]["network_type.accuracy"] = _mean_diff(right[:, 1] - right[:, 0])
+                    entry["network_type_accuracy"] = {r: float(np.mean([labels[network[r][i]] == records[i].type
+                                                                         for i in typed])) for r in predictors}
         out[name] = entry
     return out
 
@@ -185,7 +193,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--skip-quality", action="store_true")
-    parser.add_argument("--out", default=str(RESULTS / "onnx.json"))
+    parser.add_argument("--out", default=str(RESULTS / "runtimes.json"))
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
