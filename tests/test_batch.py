@@ -107,7 +107,12 @@ def test_inputs_are_checked_before_any_work(tmp_path, capsys):
                           ([str(tmp_path / "notes.txt")], "unsupported file type")):
         assert main(["-q", "batch", *args, "--out", str(tmp_path / "out")]) == 2
         assert message in capsys.readouterr().err
-    assert main(["-q", "batch", str(tmp_path / "notes.txt"), "--out", str(tmp_path / "o"), "--workers", "0"]) == 2
+    (tmp_path / "a.jsonl").write_text('{"text": "x"}\n', "utf-8")
+    assert main(["-q", "batch", str(tmp_path / "a.jsonl"), "--out", str(tmp_path / "o"), "--workers", "0"]) == 2
+    assert "--workers must be at least 1" in capsys.readouterr().err
+    for size in ("0", "100001"):
+        assert main(["-q", "batch", str(tmp_path / "a.jsonl"), "--out", str(tmp_path / "o"), "--shard-size", size]) == 2
+        assert "--shard-size must be between 1 and 100,000" in capsys.readouterr().err
 
 
 def test_globs_expand_sorted_and_once(tmp_path):
@@ -173,3 +178,24 @@ def test_ray_local_mode_gives_exactly_the_local_results(bundle_dir, tmp_path):
     assert (on_ray.records, on_ray.written, on_ray.failures_total) == (local.records, local.written, local.failures_total)
     again = run_batch_ray([str(archive)], tmp_path / "ray", model=str(bundle_dir), workers=2, shard_size=10, progress=False)
     assert again.shards_skipped == again.shards_total == 4  # resumable like the local path
+
+
+def test_csv_and_gzip_inputs_in_one_job(bundle_dir, tmp_path):
+    """CSV records may span lines; JSONL.gz is read like JSONL: every record once, ids kept."""
+    import csv as csv_module
+
+    csv_path = tmp_path / "a.csv"
+    with open(csv_path, "w", encoding="utf-8", newline="") as f:
+        w = csv_module.writer(f)
+        w.writerow(["id", "title", "text"])
+        w.writerow(["c1", "Bóng đá", SPORTS_TEXT.replace(". ", ".\n", 1)])  # a text over two lines
+        w.writerow(["c2", "", ""])  # no text and no title: a reported failure
+        w.writerow(["c3", "Tin", "Đội tuyển thắng trận."])
+    gz_path = tmp_path / "b.jsonl.gz"
+    with gzip.open(gz_path, "wt", encoding="utf-8") as f:
+        f.write(json.dumps({"text": SPORTS_TEXT}, ensure_ascii=False) + "\n")
+    summary = run_batch([str(csv_path), str(gz_path)], tmp_path / "out", model=str(bundle_dir), workers=1,
+                        shard_size=2, progress=False)
+    rows, bad = results(tmp_path / "out"), failures(tmp_path / "out")
+    assert sorted(r["id"] for r in rows) == ["b.jsonl.gz:1", "c1", "c3"]
+    assert [b["input"] for b in bad] == [f"{csv_path}:4"] and summary.records == 4 == len(rows) + len(bad)

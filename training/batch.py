@@ -38,6 +38,8 @@ log = logging.getLogger("newslens.batch")
 MANIFEST = "manifest.json"
 SHARDS = "shards"
 DEFAULT_SHARD_SIZE = 1000
+# A shard is held in memory (by the reader, then by its worker): at most this many records.
+MAX_SHARD_SIZE = 100_000
 PREDICT_CHUNK = 64  # records per predict_batch call inside a shard
 TMP_PREFIX = ".tmp-"
 
@@ -286,8 +288,9 @@ class Job:
     def __init__(self, inputs: list[str], out: str | os.PathLike, model: str | None, shard_size: int,
                  progress: bool, desc: str = "batch"):
         self.started = time.perf_counter()
-        if shard_size < 1:
-            raise ValueError(f"--shard-size must be at least 1; got {shard_size}.")
+        if not 1 <= shard_size <= MAX_SHARD_SIZE:
+            raise ValueError(f"--shard-size must be between 1 and {MAX_SHARD_SIZE:,} (a shard is held in memory); "
+                             f"got {shard_size:,}.")
         self.files = expand_inputs(inputs)
         self.out, self.shard_size = Path(out), shard_size
         self.identity = _model_identity(model)
@@ -328,7 +331,7 @@ class Job:
 def run_batch(inputs: list[str], out: str | os.PathLike, model: str | None = None, workers: int | None = None,
               shard_size: int = DEFAULT_SHARD_SIZE, runtime: str | None = None, progress: bool = True) -> BatchSummary:
     cores = os.cpu_count() or 1
-    workers = workers or cores
+    workers = cores if workers is None else workers
     if workers < 1:
         raise ValueError(f"--workers must be at least 1; got {workers}.")
     job = Job(inputs, out, model, shard_size, progress)

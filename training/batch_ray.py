@@ -67,7 +67,7 @@ def run_batch_ray(inputs: list[str], out: str | os.PathLike, model: str | None =
                  logging_level="ERROR", configure_logging=True)
     ray.data.DataContext.get_current().enable_progress_bars = False
     cpus = int(ray.cluster_resources().get("CPU", os.cpu_count() or 1))
-    workers = workers or cpus
+    workers = cpus if workers is None else workers
     threads = max(1, cpus // workers) if not address else 1
     env = {"OMP_NUM_THREADS": str(threads), "NEWSLENS_THREADS": str(threads)}
 
