@@ -102,15 +102,20 @@ KIND_NAMES = {
 }
 
 
-def fine_tuning_section(training: dict[str, Any] | None) -> str:
-    """What the transformer's fine-tuning did and how the combination was chosen."""
+def fine_tuning_section(training: dict[str, Any] | None, onnx: str | None = None) -> str:
+    """What the transformer's fine-tuning did, how the combination was chosen, what answers."""
     if not training:
         return ""
     run = training.get("fine_tune", {})
     lines = ["", "## Fine-tuning",
              f"{run.get('steps', '?')} of {run.get('max_steps', '?')} optimizer steps in {run.get('seconds', '?')} s "
              f"(stopped by {run.get('stopped', '?')}); {run.get('trainable_parameters', 0) / 1e6:.1f} M trainable parameters; "
-             f"examples per task: {run.get('examples', {})}.", ""]
+             f"examples per task: {run.get('examples', {})}"
+             + (f"; {run['processes']} processes (DistributedDataParallel)" if run.get("processes", 1) > 1 else "")
+             + ".", ""]
+    if onnx and onnx != "none":
+        lines += [f"Runtimes: `model.onnx` (fp32) and `model.int8.onnx` answer through ONNX Runtime without torch "
+                  f"(`pip install 'newslens[serve]'`); the {onnx} copy by default; `model.safetensors` for torch.", ""]
     probe = training.get("topic_probe")
     if probe:
         lines += [f"Topics head: refitted after fine-tuning as a logistic regression (C={probe['c']:g}) "
@@ -147,7 +152,8 @@ def render_card(meta: dict[str, Any], kind: str | None = None, folder: str = "pa
         folder=folder,
         data_table="\n".join(data_rows),
         train_seconds=meta.get("train_seconds", "?"),
-        fine_tuning=fine_tuning_section(meta.get("training")),
+        fine_tuning=fine_tuning_section(meta.get("training"),
+                                        meta.get("train_config", {}).get("transformer", {}).get("onnx")),
         metrics_table=metrics_table(meta.get("metrics", {})),
         breakdown=breakdown_section(meta.get("metrics", {})),
         versions=", ".join(f"{k} {v}" for k, v in meta.get("versions", {}).items()),
