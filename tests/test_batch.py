@@ -15,7 +15,7 @@ from conftest import SPORTS_TEXT, VOCAB
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from training.batch import SHARDS, expand_inputs, run_batch, shards_of
+from training.batch import SHARDS, TMP_PREFIX, expand_inputs, run_batch, shards_of
 from training.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,16 +35,21 @@ def write_archive(path: Path, n: int, bad_every: int = 0) -> int:
     return lines
 
 
+def done_shards(out: Path) -> list[Path]:
+    """Finished shards: pathlib's glob also matches the hidden ".tmp-" files of a shard being written."""
+    return sorted(p for p in (out / SHARDS).glob("*.jsonl.gz") if not p.name.startswith(TMP_PREFIX))
+
+
 def results(out: Path) -> list[dict]:
     rows = []
-    for shard in sorted((out / SHARDS).glob("*.jsonl.gz")):
+    for shard in done_shards(out):
         with gzip.open(shard, "rt", encoding="utf-8") as f:
             rows += [json.loads(line) for line in f]
     return rows
 
 
 def failures(out: Path) -> list[dict]:
-    return [json.loads(line) for p in sorted((out / SHARDS).glob("*.failures.jsonl"))
+    return [json.loads(line) for p in sorted((out / SHARDS).glob("*.failures.jsonl")) if not p.name.startswith(TMP_PREFIX)
             for line in p.read_text("utf-8").splitlines()]
 
 
@@ -78,7 +83,7 @@ def test_a_rerun_skips_finished_shards_and_redoes_missing_ones(bundle_dir, tmp_p
     out = tmp_path / "out"
     run_batch([str(archive)], out, model=str(bundle_dir), workers=1, shard_size=10, progress=False)
     first = results(out)
-    done = sorted((out / SHARDS).glob("*.jsonl.gz"))
+    done = done_shards(out)
     done[1].unlink()  # as if the run had been killed before this shard was renamed into place
     (out / SHARDS / ".tmp-123-0000-a-00001.jsonl.gz").write_bytes(b"half")  # its half-written file
     summary = run_batch([str(archive)], out, model=str(bundle_dir), workers=1, shard_size=10, progress=False)
@@ -144,23 +149,29 @@ def test_shards_cover_every_line_once_whatever_the_file(tmp_path_factory, lines,
 
 def test_kill_9_then_rerun_loses_nothing(bundle_dir, tmp_path):
     archive = tmp_path / "big.jsonl"
-    write_archive(archive, 400)
+    write_archive(archive, 2000)  # 100 shards: time enough to kill it between the 3rd and the last
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "training.cli", "-q", "batch", str(archive), "--out", str(out), "--model",
            str(bundle_dir), "--workers", "1", "--shard-size", "20"]
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, start_new_session=True)
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(list((out / SHARDS).glob("*.jsonl.gz"))) < 3:
+    while time.monotonic() < deadline and len(done_shards(out)) < 3:
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)  # the job and its worker, mid-run
     proc.wait()
-    killed_at = len(list((out / SHARDS).glob("*.jsonl.gz")))
-    assert 3 <= killed_at < 20, "the run was not interrupted mid-way"
+    while True:  # until the worker is gone too: a rename it had begun completes before it dies
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    killed_at = len(done_shards(out))
+    assert 3 <= killed_at < 100, "the run was not interrupted mid-way"
     done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     rows = results(out)
-    assert sorted(r["id"] for r in rows) == sorted(f"r{i}" for i in range(400))
+    assert sorted(r["id"] for r in rows) == sorted(f"r{i}" for i in range(2000))
     assert f"({killed_at} done by an earlier run)" in done.stdout
 
 
