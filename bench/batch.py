@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import json
 import os
 import shutil
 import signal
@@ -33,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import RESULTS, machine, write_report  # noqa: E402
 from model.paths import data_dir  # noqa: E402
-from training.batch import SHARDS, TMP_PREFIX, run_batch  # noqa: E402
+from training.batch import finished_shards, read_results, run_batch  # noqa: E402
 
 FILES = ("vntc/test.jsonl.gz", "recent/test.jsonl.gz")
 
@@ -57,19 +56,6 @@ def timed(inputs: list[str], model: str, workers: int, scratch: Path, ray: bool 
     return result
 
 
-def done_shards(out: Path) -> list[Path]:
-    """Finished shards (pathlib's glob also matches the hidden ".tmp-" file of one being written)."""
-    return sorted(p for p in (out / SHARDS).glob("*.jsonl.gz") if not p.name.startswith(TMP_PREFIX))
-
-
-def ids(out: Path) -> list[str]:
-    rows = []
-    for shard in done_shards(out):
-        with gzip.open(shard, "rt", encoding="utf-8") as f:
-            rows += [json.loads(line)["id"] for line in f]
-    return rows
-
-
 def kill_and_rerun(inputs: list[str], model: str, scratch: Path) -> dict:
     out = scratch / "out-kill"
     shutil.rmtree(out, ignore_errors=True)
@@ -77,13 +63,13 @@ def kill_and_rerun(inputs: list[str], model: str, scratch: Path) -> dict:
            "--workers", "2", "--shard-size", "500"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL)
-    while len(done_shards(out)) < 7 and proc.poll() is None:
+    while len(finished_shards(out)) < 7 and proc.poll() is None:
         time.sleep(0.1)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    killed_at = len(done_shards(out))
+    killed_at = len(finished_shards(out))
     done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
-    got = ids(out)
+    got = [row["id"] for row in read_results(out)]
     expected = sum(1 for f in inputs for _ in gzip.open(f, "rt", encoding="utf-8"))
     result = {"shards_done_when_killed": killed_at, "rerun_exit": done.returncode, "records_expected": expected,
               "records_written": len(got), "distinct": len(set(got)), "lost": expected - len(set(got)),

@@ -32,7 +32,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
 
 from bench.common import RESULTS, machine, write_report  # noqa: E402
 from bench.runtimes import sample  # noqa: E402

@@ -36,7 +36,8 @@ from bench.common import RESULTS, machine  # noqa: E402
 from model.interface import Labels  # noqa: E402
 from model.summary import SummaryParams, select_sentences  # noqa: E402
 from model.text import split_sentences  # noqa: E402
-from model.transformer import Combination, TransformerModel, WindowParams, choose_topics  # noqa: E402
+from model.transformer import Combination, TransformerModel, choose_topics  # noqa: E402
+from model.windows import WindowParams  # noqa: E402
 from training.common import topic_matrix, tune_thresholds  # noqa: E402
 from training.config import TransformerParams, load_config  # noqa: E402
 from training.data import Record, read_records  # noqa: E402

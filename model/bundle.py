@@ -101,15 +101,18 @@ class BundleWriter:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def add_files(folder: str | os.PathLike, files: dict[str, Path], update: dict[str, Any]) -> Path:
-    """Add ``files`` (bundle name -> source) to a sealed bundle and merge ``update`` into its config.
+def update(folder: str | os.PathLike, files: dict[str, Path] | None = None,
+           config: dict[str, Any] | None = None, card: str | None = None) -> Path:
+    """A sealed bundle with ``files`` (bundle name -> source) added or replaced, ``config``
+    merged into its config and, if given, a new ``card``; the other files are kept as they are.
 
     The bundle is checked first, then rebuilt beside itself (unchanged files hard-linked where
     the file system allows), sealed, and swapped into place like ``BundleWriter.commit``:
     a crash leaves the old bundle or the new one, never a mix.
     """
     folder = Path(folder)
-    config = read_config(folder, verify=True)
+    files = files or {}
+    current = read_config(folder, verify=True)
     writer = BundleWriter(folder)
     try:
         for name in _bundle_files(folder):
@@ -124,8 +127,9 @@ def add_files(folder: str | os.PathLike, files: dict[str, Path], update: dict[st
             if not _inside(name):
                 raise ValueError(f"{name!r} is not a path inside a bundle")
             writer.add_file(name, source)
-        card = (folder / CARD_NAME).read_text(encoding="utf-8") if (folder / CARD_NAME).is_file() else ""
-        return writer.commit({**config, **update}, card)
+        if card is None:
+            card = (folder / CARD_NAME).read_text(encoding="utf-8") if (folder / CARD_NAME).is_file() else ""
+        return writer.commit({**current, **(config or {})}, card)
     except BaseException:
         writer.abort()
         raise

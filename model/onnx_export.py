@@ -127,7 +127,7 @@ def export(net: MultiTaskNet, folder: Path, int8: bool = True) -> dict[str, Any]
 def export_bundle(folder: str | Path, default: str = "int8") -> dict[str, Any]:
     """Add ONNX copies to a saved transformer bundle (``newslens export-onnx``); returns the config block.
 
-    The bundle is rebuilt beside itself and swapped in (``bundle.add_files``): an interrupted
+    The bundle is rebuilt beside itself and swapped in (``bundle.update``): an interrupted
     export leaves the bundle as it was.
     """
     import shutil
@@ -148,7 +148,7 @@ def export_bundle(folder: str | Path, default: str = "int8") -> dict[str, Any]:
     try:
         info = export(model.net, scratch)
         block = {**info, "default": f"onnx-{default}"}
-        bundle.add_files(folder, {name: scratch / name for name in info["files"].values()}, {"onnx": block})
+        bundle.update(folder, files={name: scratch / name for name in info["files"].values()}, config={"onnx": block})
         return block
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

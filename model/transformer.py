@@ -44,7 +44,7 @@ from .baseline import (
 from .interface import Analysis, Labels
 from .results import Keyword, TopicsPrediction
 from .text import Sentence
-from .windows import PREFIX, Encoded, WindowParams, encode_article, make_windows, sentence_of_tokens, window_spans  # noqa: F401 (re-exported)
+from .windows import Encoded, WindowParams, encode_article, make_windows, window_spans
 
 KIND = "transformer"
 WEIGHTS_FILE = "model.safetensors"

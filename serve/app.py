@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import atexit
 import csv
+import fcntl
 import hashlib
 import json
-import fcntl
 import logging
 import os
 import re

@@ -15,7 +15,7 @@ from conftest import SPORTS_TEXT, VOCAB
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from training.batch import SHARDS, TMP_PREFIX, expand_inputs, run_batch, shards_of
+from training.batch import SHARDS, TMP_PREFIX, expand_inputs, finished_shards, read_results, run_batch, shards_of
 from training.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,17 +35,8 @@ def write_archive(path: Path, n: int, bad_every: int = 0) -> int:
     return lines
 
 
-def done_shards(out: Path) -> list[Path]:
-    """Finished shards: pathlib's glob also matches the hidden ".tmp-" files of a shard being written."""
-    return sorted(p for p in (out / SHARDS).glob("*.jsonl.gz") if not p.name.startswith(TMP_PREFIX))
-
-
 def results(out: Path) -> list[dict]:
-    rows = []
-    for shard in done_shards(out):
-        with gzip.open(shard, "rt", encoding="utf-8") as f:
-            rows += [json.loads(line) for line in f]
-    return rows
+    return list(read_results(out))
 
 
 def failures(out: Path) -> list[dict]:
@@ -83,7 +74,7 @@ def test_a_rerun_skips_finished_shards_and_redoes_missing_ones(bundle_dir, tmp_p
     out = tmp_path / "out"
     run_batch([str(archive)], out, model=str(bundle_dir), workers=1, shard_size=10, progress=False)
     first = results(out)
-    done = done_shards(out)
+    done = finished_shards(out)
     done[1].unlink()  # as if the run had been killed before this shard was renamed into place
     (out / SHARDS / ".tmp-123-0000-a-00001.jsonl.gz").write_bytes(b"half")  # its half-written file
     summary = run_batch([str(archive)], out, model=str(bundle_dir), workers=1, shard_size=10, progress=False)
@@ -156,7 +147,7 @@ def test_kill_9_then_rerun_loses_nothing(bundle_dir, tmp_path):
            str(bundle_dir), "--workers", "1", "--shard-size", "20"]
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, start_new_session=True)
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(done_shards(out)) < 3:
+    while time.monotonic() < deadline and len(finished_shards(out)) < 3:
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)  # the job and its worker, mid-run
     proc.wait()
@@ -166,7 +157,7 @@ def test_kill_9_then_rerun_loses_nothing(bundle_dir, tmp_path):
         except ProcessLookupError:
             break
         time.sleep(0.05)
-    killed_at = len(done_shards(out))
+    killed_at = len(finished_shards(out))
     assert 3 <= killed_at < 100, "the run was not interrupted mid-way"
     done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr

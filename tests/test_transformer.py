@@ -34,20 +34,8 @@ from model.text import normalize
 from model.bundle import CONFIG_NAME, BundleError, read_config
 from model.predictor import Predictor
 from model.text import split_sentences
-from model.transformer import (
-    PREFIX,
-    WEIGHTS_FILE,
-    Combination,
-    Encoded,
-    TransformerModel,
-    WindowParams,
-    choose_topics,
-    combine_sentence_scores,
-    encode_article,
-    mmr,
-    sentence_of_tokens,
-    window_spans,
-)
+from model.transformer import WEIGHTS_FILE, Combination, TransformerModel, choose_topics, combine_sentence_scores, mmr
+from model.windows import PREFIX, Encoded, WindowParams, encode_article, sentence_of_tokens, window_spans
 from model.torch_net import make_batch
 from training import e5_weights
 from training.cli import main

@@ -254,6 +254,20 @@ def _write_atomic(path: Path, rows: list[dict[str, Any]], compress: bool) -> Non
     os.replace(tmp, path)
 
 
+# --- reading a job's output ----------------------------------------------------------------------
+def finished_shards(out: str | os.PathLike) -> list[Path]:
+    """The result files of the finished shards of a job's ``out`` folder, in order (not the
+    hidden temporary file of a shard being written, which a glob of ``*.jsonl.gz`` also matches)."""
+    return sorted(p for p in (Path(out) / SHARDS).glob("*.jsonl.gz") if not p.name.startswith(TMP_PREFIX))
+
+
+def read_results(out: str | os.PathLike) -> Iterator[dict[str, Any]]:
+    """Every result line of a job's ``out`` folder, shard by shard."""
+    for shard in finished_shards(out):
+        with gzip.open(shard, "rt", encoding="utf-8") as handle:
+            yield from (json.loads(line) for line in handle)
+
+
 # --- the job -----------------------------------------------------------------------------------
 def _check_manifest(out: Path, manifest: dict[str, Any]) -> None:
     path = out / MANIFEST

@@ -17,9 +17,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-
+from model import bundle
 from model.predictor import Predictor
 
+from . import distributed
 from .baseline import fit_baseline
 from .card import render_card
 from .config import TrainConfig
@@ -179,7 +180,9 @@ def fit_and_save(
             log.info("%s: %s", short_name(eval_path), headline(result))
         if holdout:
             meta["metrics"]["holdout"] = evaluate(predictor, holdout, progress)
-        path = model.save(target, render_card(meta))
+        # Only the scores and the card change: the weights (and a transformer's ONNX export,
+        # most of a minute) are kept as saved and evaluated above.
+        path = bundle.update(path, config={"metrics": meta["metrics"]}, card=render_card(meta))
     shutil.rmtree(workdir, ignore_errors=True)  # checkpoints are only for an unfinished run
     return model, path
 
@@ -193,8 +196,6 @@ def train(config: TrainConfig, out: str | os.PathLike | None = None, progress: b
     """
     check_ready(config, [config.resolve(p) for p in [*config.train, *config.evaluate]])
     if config.kind == "transformer":
-        from . import distributed
-
         distributed.start(config.transformer.device)
     records, train_prints = read_files([config.resolve(p) for p in config.train], progress, config.type_from_source)
     log.info("training data: %d articles from %d file(s)", len(records), len(config.train))
@@ -205,8 +206,6 @@ def train(config: TrainConfig, out: str | os.PathLike | None = None, progress: b
     staging = registry.staging_dir()
     # Checkpoints live outside the staging folder (removed on exit) so --resume finds them.
     workdir = registry.home / ".work" / f"{config.name}-{config.kind}"
-    from . import distributed
-
     try:
         if not distributed.is_main():
             distributed.barrier()  # rank 0 writes the registry's holdout first; then every rank reads it

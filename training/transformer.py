@@ -31,15 +31,8 @@ from model.baseline import BaselineModel
 from model.summary import select_sentences
 from model.text import read_article, split_sentences
 from model.torch_net import MultiTaskNet, make_batch
-from model.transformer import (
-    Combination,
-    Encoded,
-    TransformerModel,
-    WindowParams,
-    choose_topics,
-    combine_sentence_scores,
-    encode_article,
-)
+from model.transformer import Combination, TransformerModel, choose_topics, combine_sentence_scores
+from model.windows import Encoded, WindowParams, encode_article
 
 from . import distributed
 from .baseline import fit_baseline
