@@ -516,7 +516,7 @@ class BaselineModel:
                 topics_head=topics_head,
                 scorer=SentenceScorer(a["scorer_weights"], a["scorer_mean"], a["scorer_scale"]),
                 summary_params=SummaryParams(**config["summary"]),
-                keyword_params=KeywordParams(**config["keywords"]),
+                keyword_params=KeywordParams.from_config(config["keywords"]),
                 meta={k: config[k] for k in bundle.META_KEYS if k in config},
             )
         except bundle.BundleError:

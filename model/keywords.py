@@ -1,167 +1,441 @@
-"""Key phrases: syllable n-grams (1-3) of the article ranked by TF-IDF-like salience.
+"""Keywords an editor would tag: the article's words and names, ranked by a fitted score.
 
-Candidates never cross punctuation, never start or end with a stop word and are not
-bare numbers. Each is scored by how often it occurs (headline occurrences count more),
-how rare it is in the news corpus (idf from the fitted TF-IDF vocabulary), how much it
-behaves like one word (a multi-syllable phrase seen as often as its rarest syllable)
-and whether it is written as a proper name; a phrase cut out of a longer word (an edge
-syllable bound tightly to the word beside it) ranks down. Near-repeats are then removed.
+1. **Words.** Each run of words between punctuation is cut into words. A run of two or more
+   capitalised syllables is a name ("Đinh La Thăng", "Billboard Music Awards"), and so is one
+   capitalised syllable inside a sentence ("Đức"); otherwise the word is the longest entry of a
+   Vietnamese lexicon (``resources/lexicon_vi.txt``, pyvi's word list) that starts there, else
+   one syllable. So "hãng hàng không" is "hãng" + "hàng không", never "hãng hàng", and
+   "cố Thủ tướng" is "cố" + "thủ tướng", never "cố thủ".
+2. **Candidates.** One to ``max_words`` adjacent words that neither start nor end with a stop
+   word or a number. A single syllable that is common in news (found in at least
+   ``common_share`` of the corpus's documents: "số", "năm", "người") is never a keyword unless
+   it is a name.
+3. **Score.** A linear function of a few features of each candidate (how often and where it
+   occurs, whether the headline has it, how rare it is in the corpus, whether it is a name, a
+   lexicon word or several words, how tightly its words bind). The weights are a logistic
+   regression fit on editorial tags (``training/keywords.py``; ``bench/keywords.py`` fits them
+   on the dev half of the ViMs clusters and reports the other half). A keyword's score is that
+   model's probability that an editor would tag the phrase.
+4. **No repeats.** A phrase inside one already chosen, or containing it, is skipped.
 """
 from __future__ import annotations
 
 import heapq
 import math
+import operator
 import re
 from collections import Counter
-from dataclasses import dataclass
-from itertools import chain
+from dataclasses import dataclass, field
 from functools import lru_cache
+from importlib import resources
+from typing import Any, Callable, Mapping
 
 from .results import Keyword
-from .text import stopwords
+from .text import normalize, stopwords
 
 _SEGMENT_RE = re.compile(r"[^\W_]+(?:[ \t]+[^\W_]+)*", re.UNICODE)  # words joined by spaces only
-_WORD_BEFORE = re.compile(r"([^\W_]+)[ \t]+$")
-_WORD_AFTER = re.compile(r"[ \t]+([^\W_]+)")
 # Keywords come from the first 50,000 characters: enough for any news article, and a 1 MB
 # paste stays fast.
 MAX_CHARS = 50_000
+
+# The features of a candidate phrase, in the order of a feature row.
+FEATURES = (
+    "log_count",      # log of its occurrences, headline and body
+    "in_headline",    # the headline has it
+    "early",          # 1 - (position of its first body occurrence) / (body words)
+    "in_lead",        # the first paragraph has it
+    "not_in_body",    # only the headline has it
+    "once",           # it occurs once
+    "rarity",         # its idf in the corpus / the largest possible idf
+    "name",           # a name (capitalised run)
+    "name_syllables", # a name of two or more syllables
+    "lexicon_word",   # one lexicon word of two or more syllables
+    "single",         # one syllable, not a name
+    "single_common",  # for a single syllable: log(1 + df) / log(n_docs)
+    "two_words",
+    "three_words",
+    "syllables",      # min(syllables, 6) / 6
+    "cohesion",       # sqrt of the weakest bond between its words (df(a b) / min(df(a), df(b)))
+    "word_and_name",  # a word followed by a name: "cầu Ô Rô", "đảo Lý Sơn"
+    "digits",         # it has a number inside: "Euro 2016 ở"
+)
+_INDEX = {name: i for i, name in enumerate(FEATURES)}
+_COHESION = _INDEX["cohesion"]
+
+# Fit by ``python bench/keywords.py --fit`` (logistic regression, C = 0.3, max_words = 2, on the
+# dev half of the ViMs clusters with the default baseline's corpus statistics); "bias" is the
+# intercept.
+WEIGHTS: dict[str, float] = {
+    "bias": -4.988, "log_count": 0.546, "in_headline": 1.784, "early": -0.133, "in_lead": 0.625,
+    "not_in_body": 0.412, "once": -0.85, "rarity": 0.805, "name": -0.535, "name_syllables": 0.206,
+    "lexicon_word": -1.28, "single": -1.608, "single_common": -1.186, "two_words": -0.471,
+    "three_words": 0.0, "syllables": 1.063, "cohesion": 1.453, "word_and_name": -0.101,
+    "digits": -0.142,
+}
+# Keyword settings of bundles saved before the lexicon (syllable n-grams): ignored on load.
+RETIRED = frozenset({"max_ngram", "title_weight", "proper_name_boost", "unigram_quality", "cohesion_power",
+                     "length_weight", "shortlist_factor", "fragment_cohesion"})
 
 
 @dataclass(frozen=True)
 class KeywordParams:
     top_k: int = 10
-    max_ngram: int = 3
-    title_weight: float = 2.0
-    proper_name_boost: float = 1.0  # names already count as whole phrases (quality 1)
-    unigram_quality: float = 0.5  # single syllables are rarely key phrases in Vietnamese
-    cohesion_power: float = 0.5
-    length_weight: float = 0.35  # prefer real multi-syllable words over single syllables
-    shortlist_factor: int = 8
-    # A phrase whose edge syllable binds this tightly (cohesion) to the word beside it in the
-    # article is a piece of a longer word: "ương Đảng" of "Trung ương Đảng". Scaled by 1 - cohesion.
-    fragment_cohesion: float = 0.6
+    # Words in a phrase ("chung cư" + "xuống cấp" is one tag): 2 and 3 score the same on the
+    # dev half of ViMs (cross-validated), and 2 is faster.
+    max_words: int = 2
+    max_name_syllables: int = 6  # "Ban Bí thư Trung ương Đảng"
+    # A single syllable in at least this share of the corpus's documents is common: never a
+    # keyword unless it is a name. Chosen on the dev half of ViMs (bench/keywords.py).
+    common_share: float = 0.03
+    weights: Mapping[str, float] = field(default_factory=lambda: dict(WEIGHTS))
+
+    def __post_init__(self):
+        if not isinstance(self.top_k, int) or self.top_k < 0:
+            raise ValueError(f"keywords.top_k must be a whole number >= 0; got {self.top_k!r}.")
+        if not isinstance(self.max_words, int) or not 1 <= self.max_words <= 4:
+            raise ValueError(f"keywords.max_words must be 1 to 4; got {self.max_words!r}.")
+        if not isinstance(self.max_name_syllables, int) or self.max_name_syllables < 2:
+            raise ValueError(f"keywords.max_name_syllables must be >= 2; got {self.max_name_syllables!r}.")
+        if not 0.0 < self.common_share <= 1.0:
+            raise ValueError(f"keywords.common_share must be in (0, 1]; got {self.common_share!r}.")
+        unknown = sorted(set(self.weights) - set(FEATURES) - {"bias"})
+        if unknown:
+            raise ValueError(f"keywords.weights: unknown feature(s) {', '.join(unknown)}; "
+                             f"allowed: bias, {', '.join(FEATURES)}.")
+        bad = [k for k, v in self.weights.items() if not (isinstance(v, (int, float)) and math.isfinite(v))]
+        if bad:
+            raise ValueError(f"keywords.weights: {', '.join(sorted(bad))} must be finite numbers.")
+
+    @classmethod
+    def from_config(cls, values: Mapping[str, Any]) -> "KeywordParams":
+        """The settings a bundle saved; those of the earlier syllable n-gram ranking are ignored."""
+        return cls(**{k: v for k, v in values.items() if k not in RETIRED})
+
+    def weight_row(self) -> tuple[float, list[float]]:
+        """(intercept, weights in ``FEATURES`` order); a feature without a weight counts 0."""
+        return float(self.weights.get("bias", 0.0)), [float(self.weights.get(f, 0.0)) for f in FEATURES]
 
 
-# --- candidates --------------------------------------------------------------------
-# A text's segments are joined into one word list with two separators between them: each
-# n-gram kind is then one comprehension over the whole text (the hot loop of prediction),
-# and no window of up to three words has both its ends in words across a gap.
-_SEP = "|"  # never a word: words are runs of letters and digits
-_GAP = f" {_SEP} {_SEP} "
+# Capitalised before a name at the start of a sentence, but not part of it: honorifics,
+# prepositions and conjunctions. Not every stop word: "Cần Thơ", "An Giang", "Hiện Đại".
+NAME_PREFIXES = frozenset({
+    "ông", "bà", "anh", "chị", "cô", "theo", "tại", "ở", "và", "của", "với", "từ", "khi", "trong", "sau",
+    "trước", "do", "cho", "về", "vào", "đến", "tới", "như", "nhưng", "nếu", "là", "thì", "mà", "bởi", "các",
+    "những", "một", "hay", "hoặc", "cả", "giữa", "dưới", "trên",
+})
+
+
+# --- words ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Lexicon:
+    words: frozenset[str]  # lower-case entries of two or more syllables
+    prefixes: frozenset[str]  # their beginnings of two or more syllables (a longer match may follow)
+    longest: int  # syllables of the longest entry
+    openers: frozenset[str]  # the first two syllables of every entry
+
+    @classmethod
+    def of(cls, entries) -> "Lexicon":
+        words = frozenset(w for w in (" ".join(normalize(e).lower().split()) for e in entries) if " " in w)
+        prefixes = set()
+        for w in words:
+            parts = w.split(" ")
+            for k in range(2, len(parts)):
+                prefixes.add(" ".join(parts[:k]))
+        openers = frozenset(" ".join(w.split(" ")[:2]) for w in words)
+        return cls(words, frozenset(prefixes), max((w.count(" ") + 1 for w in words), default=1), openers)
 
 
 @lru_cache(maxsize=1)
-def _blocked() -> frozenset[str]:
-    """Words no candidate may start or end with: stop words and the segment separator."""
-    return stopwords() | {_SEP}
+def lexicon() -> Lexicon:
+    raw = resources.files("model").joinpath("resources/lexicon_vi.txt").read_text("utf-8")
+    return Lexicon.of(line for line in raw.splitlines() if line.strip() and not line.startswith("#"))
 
 
-def _words(text: str) -> tuple[list[str], list[str]]:
-    """The text's words as written and lower-cased, segments separated by ``_GAP``."""
-    joined = _GAP.join(_SEGMENT_RE.findall(text))
-    words = joined.split()
-    # One lower() for the whole text. It equals lower-casing word by word: lower-casing never
-    # makes or removes whitespace, and its one context rule (Greek final sigma) stops at spaces.
-    low = joined.lower().split()
-    if len(low) != len(words):  # cannot happen (see above); stay exact if it ever did
-        low = [w.lower() for w in words]
-    return words, low
+def _lexicon_words(low: list[str], caps: list[bool], lex: Lexicon) -> list[int]:
+    """Where each word of a run of syllables ends: the longest lexicon entry that starts there,
+    else one syllable. A lower-case word does not run on into a capitalised syllable
+    ("cố Thủ tướng" is "cố" + "thủ tướng")."""
+    n = len(low)
+    # Most syllables start no entry: one set lookup of each pair tells them (at C speed).
+    openers = lex.openers
+    opens = [f"{a} {b}" in openers for a, b in zip(low, low[1:])]
+    words_, prefixes, longest = lex.words, lex.prefixes, lex.longest
+    ends: list[int] = []
+    i = 0
+    while i < n:
+        match = 1
+        if i < n - 1 and opens[i]:
+            key = low[i]
+            for k in range(2, min(longest, n - i) + 1):
+                key = f"{key} {low[i + k - 1]}"
+                if key in words_:
+                    if caps[i] or not any(caps[i + 1:i + k]):
+                        match = k
+                elif key not in prefixes:
+                    break
+        i += match
+        ends.append(i)
+    return ends
 
 
-def _candidates(text: str, max_ngram: int, capitalised: set[str]) -> tuple[list[str], dict[str, tuple[str, str]]]:
-    """Every occurrence of an n-gram (n <= 3) that neither starts nor ends with a stop word
-    or a number, and each trigram's two bigrams; adds whole proper names to ``capitalised``."""
-    words, low = _words(text)
-    blocked = _blocked()
-    ok = [not (w in blocked or w.isdigit()) for w in low]
-    grams = [w for w, keep in zip(low, ok) if keep]
-    parts: dict[str, tuple[str, str]] = {}
-    if max_ngram >= 2:
-        pairs = [f"{a} {b}" for a, b in zip(low, low[1:])]  # every adjacent pair, kept or not
-        grams += [p for p, ka, kb in zip(pairs, ok, ok[1:]) if ka and kb]
-        if max_ngram >= 3:  # the middle word may be a stop word: "bộ và ngành"
-            ends = [ka and kc for ka, kc in zip(ok, ok[2:])]
-            trigrams = [f"{p} {c}" for p, c, keep in zip(pairs, low[2:], ends) if keep]
-            parts = dict(zip(trigrams, [(p, q) for p, q, keep in zip(pairs, pairs[1:], ends) if keep]))
-            grams += trigrams
-    _add_proper_names(words, low, ok, max_ngram, capitalised)
-    return grams, parts
+def split_words(segment: str, lex: Lexicon, max_name: int = 6) -> tuple[list[str], list[bool]]:
+    """The words of one run of space-separated syllables (lower case), and which are names.
+
+    A name is a run of two or more words that each start with a capital letter ("Đinh La
+    Thăng", "Ban Bí thư Trung ương Đảng"), without the honorific or preposition it starts with
+    (``NAME_PREFIXES``: "Bà Thái Anh Văn") and without a leading title written as a word ("Bí thư Đinh La Thăng": the name is
+    "Đinh La Thăng"); or one capitalised word inside a sentence ("Đức"), or a word all of whose
+    syllables are capitalised ("Hà Nội"). Names longer than ``max_name`` syllables are cut.
+    """
+    written = segment.split()
+    low = segment.lower().split()
+    if len(low) != len(written):  # lower() never adds or removes spaces; stay exact if it did
+        low = [w.lower() for w in written]
+    caps = [w[:1].isupper() for w in written]
+    ends = _lexicon_words(low, caps, lex)
+    starts = [0] + ends[:-1]
+    words = [low[s] if e - s == 1 else " ".join(low[s:e]) for s, e in zip(starts, ends)]
+    names = [False] * len(words)
+    if not any(caps):
+        return words, names
+    full = [all(caps[s:e]) for s, e in zip(starts, ends)]  # every syllable capitalised
+    out_words: list[str] = []
+    out_names: list[bool] = []
+    i, n = 0, len(words)
+    while i < n:
+        if not caps[starts[i]]:
+            out_words.append(words[i])
+            out_names.append(False)
+            i += 1
+            continue
+        j = i
+        while j < n and caps[starts[j]]:
+            j += 1
+        a = i
+        while a < j - 1 and words[a] in NAME_PREFIXES:  # "Bà Thái Anh Văn", "Theo Bộ Y tế"
+            a += 1
+        # a title written as a word before a name of capitalised syllables: "Thủ tướng Nguyễn Xuân Phúc"
+        b = a
+        while b < j - 1 and not full[b] and all(full[b + 1:j]) and ends[j - 1] - starts[b + 1] >= 2:
+            b += 1
+        out_words += words[i:b]
+        out_names += [False] * (b - i)
+        if j - b >= 2 or full[b] and (ends[b] - starts[b] > 1 or starts[b] > 0):
+            k = b  # cut names longer than max_name syllables at word boundaries
+            while k < j:
+                m = k + 1
+                while m < j and ends[m] - starts[k] <= max_name:
+                    m += 1
+                out_words.append(" ".join(low[starts[k]:ends[m - 1]]))
+                out_names.append(True)
+                k = m
+        else:  # one word: a capitalised sentence start ("Tháo dỡ") or "Bí thư" is no name
+            out_words.append(words[b])
+            out_names.append(False)
+        i = j
+    return out_words, out_names
 
 
-def _add_proper_names(words: list[str], low: list[str], ok: list[bool], max_ngram: int,
-                      capitalised: set[str]) -> None:
-    """A proper name: a whole run of capitalised words away from the start of a segment
-    ("ở Ai Cập", "biển Địa Trung Hải"), not a piece of a longer run ("Địa Trung")."""
-    # Capitalised words that do not start a segment (a segment starts the text or follows _SEP);
-    # islower() first: a cheap test that rules out most words.
-    upper = [i for i, w in enumerate(words)
-             if not w.islower() and w[:1].isupper() and i > 0 and words[i - 1] != _SEP]
-    n, k = len(words), 0
-    while k < len(upper):
-        i = j = upper[k]
-        k += 1
-        while k < len(upper) and upper[k] == j + 1:
-            j, k = j + 1, k + 1
-        # Vietnamese organisation names capitalise only their first syllables ("Ban Bí thư",
-        # "Bộ Chính trị"): a run followed by a lower-case content word is not a whole name.
-        continues = j + 1 < n and ok[j + 1] and not words[j + 1][:1].isupper() and not low[j + 1].isdigit()
-        if j - i < max_ngram and ok[i] and ok[j] and not continues:
-            capitalised.add(" ".join(low[i : j + 1]))
-
-
+# --- candidates ----------------------------------------------------------------------
 @dataclass
 class _Candidates:
-    counts: dict[str, float]  # phrase -> occurrences, a headline one counting title_weight
-    parts: dict[str, tuple[str, str]]  # trigram -> its two bigrams
-    capitalised: set[str]  # whole proper names
+    count: dict[str, int]  # occurrences, headline and body
+    headline: set[str]
+    first: dict[str, int]  # body word index of the first occurrence
+    lead: set[str]  # phrases of the first paragraph
+    words: dict[str, tuple[str, ...]]  # phrase of several words -> its words
+    names: set[str]
+    lexicon_words: set[str]
+    body_words: int
 
 
-def _count_candidates(title: str, body: str, params: KeywordParams) -> _Candidates:
-    """The article's candidates, counted; multi-word stop phrases ("cho biết") removed."""
-    capitalised: set[str] = set()
-    title_grams, parts = _candidates(title, params.max_ngram, capitalised)
-    body_grams, body_parts = _candidates(body, params.max_ngram, capitalised)
-    parts.update(body_parts)
-    # Counted in C. A body-only count stays an int: adding 1.0 n times gives exactly n, and
-    # log() and >= read both alike.
-    counts: dict[str, float] = Counter(body_grams)
-    headline: dict[str, float] = {}
-    for g in title_grams:
-        headline[g] = headline.get(g, 0.0) + params.title_weight
-    for g, value in headline.items():
-        for _ in range(counts.get(g, 0)):  # headline first, then 1.0 per body occurrence: the same float sum
-            value += 1.0
-        counts[g] = value
-    for phrase in stopwords().intersection(counts):
-        del counts[phrase]
-    return _Candidates(counts, parts, capitalised)
+class _Text:
+    """One text cut into words, all its segments in one list (each one comprehension over the
+    whole text is the hot loop of prediction)."""
+
+    def __init__(self, paragraphs: list[str], lex: Lexicon, stop: frozenset[str], params: KeywordParams):
+        words: list[str] = []
+        segment_of: list[int] = []
+        self.lead_end = 0  # words of the first non-empty paragraph
+        segment = 0
+        name_flags: list[bool] = []
+        for paragraph in paragraphs:
+            for run in _SEGMENT_RE.findall(paragraph):
+                got, flags = split_words(run, lex, params.max_name_syllables)
+                words += got
+                name_flags += flags
+                segment_of += [segment] * len(got)
+                segment += 1
+            if not self.lead_end:
+                self.lead_end = len(words)
+        self.names = {w for w, is_name in zip(words, name_flags) if is_name}
+        self.lexicon_words = {w for w, is_name in zip(words, name_flags) if not is_name and " " in w}
+        ok = [not (w in stop or w.isdigit()) for w in words]
+        # Phrases of 1..max_words words that start and end on a kept word inside one segment
+        # (a stop word may sit inside: "bộ và ngành"), in order of length, then position.
+        self.phrases = [w for w, keep in zip(words, ok) if keep]
+        self.starts = [i for i, keep in enumerate(ok) if keep]
+        self.multi: dict[str, tuple[str, ...]] = {}
+        n = len(words)
+        for span in range(2, params.max_words + 1):
+            at = [a for a in range(n - span + 1)
+                  if ok[a] and ok[a + span - 1] and segment_of[a] == segment_of[a + span - 1]]
+            grams = [" ".join(words[a:a + span]) for a in at]
+            for gram, a in zip(reversed(grams), reversed(at)):  # the first occurrence's words
+                self.multi[gram] = tuple(words[a:a + span])
+            self.phrases += grams
+            self.starts += at
+        self.n_words = n
 
 
-# --- ranking -----------------------------------------------------------------------
-def _neighbours(phrase: str, *lowered: str) -> tuple[str, str]:
-    """The words just before and after the phrase's first whole-word occurrence in the
-    lower-cased texts ("" at punctuation or the edge of the text)."""
-    for lower in lowered:
-        start = lower.find(phrase)
-        while start >= 0:
-            end = start + len(phrase)
-            if (start == 0 or not lower[start - 1].isalnum()) and (end == len(lower) or not lower[end].isalnum()):
-                # Only spaces may separate a neighbour: punctuation or a new line ends the phrase.
-                left = lower[max(start - 40, 0):start]
-                before = _WORD_BEFORE.search(left) if left[-1:] in (" ", "\t") else None
-                after = _WORD_AFTER.match(lower, end) if lower[end:end + 1] in (" ", "\t") else None
-                return (before.group(1) if before else "", after.group(1) if after else "")
-            start = lower.find(phrase, start + 1)
-    return "", ""
+def _collect(title: str, body: str, params: KeywordParams, lex: Lexicon, stop: frozenset[str]) -> _Candidates:
+    head = _Text([title], lex, stop, params)
+    text = _Text(body.split("\n"), lex, stop, params)
+    count = Counter(text.phrases)
+    for phrase in head.phrases:
+        count[phrase] += 1
+    for phrase in stop.intersection(count):  # stop phrases of several words: "cho biết"
+        del count[phrase]
+    # dict() keeps the last value of a repeated key: reversed, that is the first occurrence
+    first = dict(zip(reversed(text.phrases), reversed(text.starts)))
+    lead_end = text.lead_end
+    lead = {p for p, a in zip(text.phrases, text.starts) if a < lead_end}
+    return _Candidates(count, set(head.phrases), first, lead, {**text.multi, **head.multi},
+                       head.names | text.names, head.lexicon_words | text.lexicon_words, text.n_words)
 
 
-def _surface(phrase: str, texts: tuple[str, ...], lowered: tuple[str, ...]) -> str:
-    """How the article writes the phrase (its first occurrence), e.g. "Ai Cập" for "ai cập".
+class _Corpus:
+    """What the corpus says about one article's terms, each term looked up once (a lookup in
+    the ~600k-term vocabulary misses the CPU caches; an article asks about the same terms again
+    and again)."""
 
-    A plain case-insensitive find: a regex per phrase would be compiled for every keyword of
-    every article (the hot path), and candidates are single-space joined words anyway.
+    def __init__(self, idf: Callable[[str], float | None], n_docs: int):
+        self._idf, self.n_docs = idf, n_docs
+        self._idf_of: dict[str, float | None] = {}
+        self._df_of: dict[str, float] = {}
+
+    def idf(self, term: str) -> float | None:
+        try:
+            return self._idf_of[term]
+        except KeyError:
+            value = self._idf_of[term] = self._idf(term)
+            return value
+
+    def doc_freq(self, term: str) -> float:
+        value = self._df_of.get(term)
+        if value is None:
+            idf = self.idf(term)
+            # smooth idf = ln((1 + n) / (1 + df)) + 1  =>  df = (1 + n) / e^(idf - 1) - 1
+            value = 0.0 if idf is None else max((self.n_docs + 1) / math.exp(idf - 1.0) - 1.0, 0.0)
+            self._df_of[term] = value
+        return value
+
+    def cohesion(self, a: str, b: str) -> float:
+        """How much two syllables behave as one word: df(a b) / min(df(a), df(b)), in [0, 1]."""
+        rarest = min(self.doc_freq(a), self.doc_freq(b))
+        return min(self.doc_freq(f"{a} {b}") / rarest, 1.0) if rarest > 0 else 0.0
+
+
+_DIGIT_RE = re.compile(r"\d")
+_RARITY = _INDEX["rarity"]
+
+
+def _rarity(phrase: str, count: int, corpus: _Corpus, max_idf: float) -> float:
+    syllables = phrase.split(" ")
+    if len(syllables) <= 2:  # the vocabulary holds syllables and syllable pairs
+        value = corpus.idf(phrase)
+    else:  # longer: its rarest syllable pair
+        pairs = [corpus.idf(f"{a} {b}") for a, b in zip(syllables, syllables[1:])]
+        value = None if None in pairs else max(pairs)
+    if value is None:  # unseen in the corpus: rare, but possibly noise; trust it only if repeated
+        value = max_idf if count >= 2 else 0.5 * max_idf
+    return value / max_idf
+
+
+def _bond(words: tuple[str, ...] | None, corpus: _Corpus) -> float:
+    """sqrt of the weakest bond between adjacent words (last syllable of one, first of the
+    next); 1 for a single word."""
+    if words is None:
+        return 1.0
+    return math.sqrt(min(corpus.cohesion(a.rsplit(" ", 1)[-1], b.split(" ", 1)[0]) for a, b in zip(words, words[1:])))
+
+
+class _Rows:
+    """Candidates and their feature rows; common single syllables left out.
+
+    The two features that need corpus lookups for every word pair (rarity and cohesion) may
+    be left at their largest value, 1, and filled in by ``exact`` only for the phrases that
+    can reach the top (``lazy``): most candidates never need them.
     """
+
+    def __init__(self, c: _Candidates, corpus: _Corpus, params: KeywordParams, lazy: bool = False):
+        self.c, self.corpus = c, corpus
+        n_docs = corpus.n_docs
+        self.max_idf = math.log(n_docs + 1) + 1.0
+        log_docs = math.log(max(n_docs, 2))
+        common = params.common_share * n_docs
+        body_words = max(c.body_words, 1)
+        headline, lead, first_of, names, lexicon_words = c.headline, c.lead, c.first, c.names, c.lexicon_words
+        self.phrases, self.rows = [], []
+        for phrase, count in c.count.items():
+            words = c.words.get(phrase)
+            is_name = words is None and phrase in names
+            single = words is None and not is_name and " " not in phrase
+            single_common = 0.0
+            if single:
+                df = corpus.doc_freq(phrase)
+                if df >= common:
+                    continue
+                single_common = math.log1p(df) / log_docs
+            n_words = 1 if words is None else len(words)
+            first = first_of.get(phrase)
+            rarity, bond = (1.0, 1.0) if lazy else self.exact(phrase)
+            self.phrases.append(phrase)
+            self.rows.append([
+                math.log(count),
+                1.0 if phrase in headline else 0.0,
+                0.0 if first is None else 1.0 - first / body_words,
+                1.0 if phrase in lead else 0.0,
+                1.0 if first is None else 0.0,
+                1.0 if count == 1 else 0.0,
+                rarity,
+                1.0 if is_name else 0.0,
+                1.0 if is_name and " " in phrase else 0.0,
+                1.0 if words is None and phrase in lexicon_words else 0.0,
+                1.0 if single else 0.0,
+                single_common,
+                1.0 if n_words == 2 else 0.0,
+                1.0 if n_words == 3 else 0.0,
+                (phrase.count(" ") + 1 if phrase.count(" ") < 6 else 6) / 6.0,
+                bond,
+                1.0 if words is not None and words[-1] in names and words[0] not in names and " " not in words[0] else 0.0,
+                1.0 if words is not None and _DIGIT_RE.search(phrase) else 0.0,
+            ])
+
+    def exact(self, phrase: str) -> tuple[float, float]:
+        """(rarity, cohesion) of a phrase."""
+        return (_rarity(phrase, self.c.count[phrase], self.corpus, self.max_idf),
+                _bond(self.c.words.get(phrase), self.corpus))
+
+
+def candidate_features(title: str, body: str, idf: Callable[[str], float | None], n_docs: int,
+                       params: KeywordParams | None = None) -> tuple[list[str], list[list[float]]]:
+    """Every candidate phrase of an article (lower case) and its feature row (``FEATURES``):
+    what the weights are fit on (``training/keywords.py``)."""
+    params = params or KeywordParams()
+    c = _collect(normalize(title), clip(normalize(body)), params, lexicon(), _stopwords())
+    rows = _Rows(c, _Corpus(idf, n_docs), params)
+    return rows.phrases, rows.rows
+
+
+@lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    return stopwords()
+
+
+# --- ranking -------------------------------------------------------------------------
+def _surface(phrase: str, texts: tuple[str, ...], lowered: tuple[str, ...]) -> str:
+    """How the article writes the phrase (its first occurrence), e.g. "Ai Cập" for "ai cập"."""
     for text, lower in zip(texts, lowered):
         start = lower.find(phrase)
         while start >= 0:
@@ -169,155 +443,53 @@ def _surface(phrase: str, texts: tuple[str, ...], lowered: tuple[str, ...]) -> s
             before_ok = start == 0 or not lower[start - 1].isalnum()
             after_ok = end == len(lower) or not lower[end].isalnum()
             if before_ok and after_ok and len(lower) == len(text):
-                return text[start:end]
+                return " ".join(text[start:end].split())
             start = lower.find(phrase, start + 1)
     return phrase
 
 
-_MISSING = object()
+def clip(text: str) -> str:
+    """The first ``MAX_CHARS`` characters, without a word cut in two at the end."""
+    if len(text) <= MAX_CHARS:
+        return text
+    cut = text[:MAX_CHARS]
+    if cut[-1].isspace() or text[MAX_CHARS].isspace():
+        return cut
+    head = cut.rsplit(maxsplit=1)  # the last word was cut: leave it out
+    return head[0] if len(head) == 2 else ""
 
 
-class _Corpus:
-    """What the corpus says about one article's terms, each term looked up once.
-
-    A lookup in the ~600k-term vocabulary is the slow step (it misses the CPU caches), and
-    an article asks about the same syllables and bigrams again and again: as candidates,
-    as parts of trigrams, for the cohesion of a phrase and of a phrase with its neighbours.
-    """
-
-    def __init__(self, idf, n_docs: int, terms: list[str]):
-        self._idf = idf
-        self._n_docs = n_docs
-        self.idf_of: dict[str, float | None] = dict(zip(terms, map(idf, terms)))  # one C-level pass
-        self._df_of: dict[str, float] = {}
-
-    def idf(self, term: str) -> float | None:
-        value = self.idf_of.get(term, _MISSING)
-        if value is _MISSING:
-            value = self.idf_of[term] = self._idf(term)
-        return value
-
-    def doc_freq(self, term: str) -> float:
-        value = self._df_of.get(term)
-        if value is None:
-            idf = self.idf(term)
-            # smooth idf = ln((1 + n) / (1 + df)) + 1  =>  df = (1 + n) / e^(idf - 1) - 1
-            value = 0.0 if idf is None else max((self._n_docs + 1) / math.exp(idf - 1.0) - 1.0, 0.0)
-            self._df_of[term] = value
-        return value
-
-    def cohesion(self, a: str, b: str) -> float:
-        """How much two syllables behave as one word: df(a b) / min(df(a), df(b)), in [0, 1]."""
-        doc_freq = self.doc_freq
-        rarest = min(doc_freq(a), doc_freq(b))
-        return min(doc_freq(f"{a} {b}") / rarest, 1.0) if rarest > 0 else 0.0
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-z)) if z >= -700 else 0.0
 
 
-def _rarities(cands: _Candidates, idf, n_docs: int) -> tuple[dict[str, float], _Corpus]:
-    """How rare each candidate is in the corpus (its idf), and the corpus facts looked up."""
-    counts, parts = cands.counts, cands.parts
-    terms = [p for p in counts if p not in parts]  # unigrams and bigrams: vocabulary terms
-    terms += [q for q in chain.from_iterable(parts.values()) if q not in counts]
-    corpus = _Corpus(idf, n_docs, terms)
-    idf_of = corpus.idf_of
-    max_idf = math.log(n_docs + 1) + 1.0
-    unseen_once, unseen_repeated = max_idf * 0.5, max_idf
-    rarity: dict[str, float] = {}
-    for phrase, tf in counts.items():
-        pair = parts.get(phrase)
-        if pair is None:
-            value = idf_of[phrase]
-        else:  # trigrams are not in the vocabulary: the rarer of their two bigrams
-            first, second = idf_of[pair[0]], idf_of[pair[1]]
-            value = None if first is None or second is None else max(first, second)
-        # Unseen in the corpus: rare, but possibly noise; trust it only if repeated.
-        rarity[phrase] = (unseen_repeated if tf >= 2 else unseen_once) if value is None else value
-    return rarity, corpus
-
-
-def _best(scores: list[float], phrases: list[str], k: int) -> list[str]:
-    """The phrases of ``sorted(zip(scores, phrases))[-k:]``, without sorting the pairs: a sort
-    of the bare floats finds the k-th best score, and only phrases tied on it are compared."""
-    if k <= 0 or k >= len(phrases):  # a slice, not a count, or everything
-        return [p for _, p in sorted(zip(scores, phrases))[-k:]]
-    threshold = sorted(scores)[-k]
-    best = [p for s, p in zip(scores, phrases) if s > threshold]
-    tied = sorted([p for s, p in zip(scores, phrases) if s == threshold])
-    return best + tied[len(tied) - (k - len(best)):]
-
-
-def _qualities(phrases: list[str], capitalised: set[str], corpus: _Corpus, params: KeywordParams) -> dict[str, float]:
-    """Phrase-ness: the weakest link between adjacent syllables; names count as whole."""
-    cohesion, power = corpus.cohesion, params.cohesion_power
-    quality: dict[str, float] = {}
-    for phrase in phrases:
-        if phrase in capitalised:
-            quality[phrase] = 1.0
-        elif " " not in phrase:
-            quality[phrase] = params.unigram_quality
-        else:
-            words = phrase.split(" ")
-            quality[phrase] = min(map(cohesion, words, words[1:])) ** power
-    return quality
-
-
-def extract_keywords(title: str, body: str, idf, n_docs: int, params: KeywordParams) -> list[Keyword]:
-    """Top key phrases of an article. ``idf(term) -> float | None`` gives corpus rarity."""
-    body = body[:MAX_CHARS]
-    cands = _count_candidates(title, body, params)
-    counts, capitalised = cands.counts, cands.capitalised
-    if not counts:
+def extract_keywords(title: str, body: str, idf: Callable[[str], float | None], n_docs: int,
+                     params: KeywordParams) -> list[Keyword]:
+    """Top keywords of an article (normalised text, ``model.text.normalize``).
+    ``idf(term) -> float | None`` gives corpus rarity."""
+    body = clip(body)
+    if params.top_k <= 0:
         return []
-    rarity, corpus = _rarities(cands, idf, n_docs)
-
-    # A cheap first ranking (frequency x rarity, names boosted) keeps the finer scoring to a
-    # shortlist; multi-word phrases get their best possible quality there.
-    log = math.log
-    length_bonus = 1 + params.length_weight
-    first = [(1.0 + log(tf)) * rarity[p] * (length_bonus if " " in p else params.unigram_quality)
-             * (params.proper_name_boost if p in capitalised else 1.0) for p, tf in counts.items()]
-    shortlist = _best(first, list(counts), params.top_k * params.shortlist_factor)
-    quality = _qualities(shortlist, capitalised, corpus, params)
-
-    lowered = (title.lower(), body.lower())
-
-    def fragment(phrase: str) -> float:
-        """1 - cohesion with the word beside it in the article, when that binds tightly; else 1."""
-        before, after = _neighbours(phrase, *lowered)
-        words = phrase.split(" ")
-        edge = max(corpus.cohesion(before, words[0]) if before else 0.0,
-                   corpus.cohesion(words[-1], after) if after else 0.0)
-        return 1.0 - edge if edge >= params.fragment_cohesion else 1.0
-
-    def ranked():
-        """Shortlisted phrases by score, best first. The fragment factor (<= 1) is computed
-        lazily: the score without it bounds the score from above, so only phrases whose
-        bound reaches the top are looked up in the text (about top_k, not the shortlist)."""
-        heap = []
-        for phrase in shortlist:
-            tf = counts[phrase]
-            n_words = phrase.count(" ") + 1
-            value = (1.0 + log(tf)) * rarity[phrase] * quality[phrase] * (1 + params.length_weight * (n_words > 1))
-            if phrase in capitalised:  # names are never fragments
-                heap.append((-value * params.proper_name_boost, phrase, True))
-            else:
-                heap.append((-value, phrase, params.fragment_cohesion >= 1.0))
-        heapq.heapify(heap)
-        while heap:
-            negative, phrase, exact = heapq.heappop(heap)
-            if exact:
-                yield -negative, phrase
-            else:
-                heapq.heappush(heap, (negative * fragment(phrase), phrase, True))
-
+    c = _collect(title, body, params, lexicon(), _stopwords())
+    bias, weights = params.weight_row()
+    w_rarity, w_cohesion = weights[_RARITY], weights[_COHESION]
+    # With positive weights, rows holding rarity and cohesion at their largest value give upper
+    # bounds: a phrase is scored exactly only when its bound reaches the top of the heap.
+    lazy = w_rarity >= 0 and w_cohesion >= 0
+    table = _Rows(c, _Corpus(idf, n_docs), params, lazy=lazy)
+    heap = [(-(bias + sum(map(operator.mul, weights, row))), phrase, not lazy)
+            for phrase, row in zip(table.phrases, table.rows)]
+    heapq.heapify(heap)
     chosen: list[tuple[str, float]] = []
-    for value, phrase in ranked():
-        if len(chosen) >= params.top_k:
-            break
+    while heap and len(chosen) < params.top_k:
+        negative, phrase, exact = heapq.heappop(heap)
+        if not exact:
+            rarity, bond = table.exact(phrase)
+            heapq.heappush(heap, (negative + w_rarity * (1.0 - rarity) + w_cohesion * (1.0 - bond), phrase, True))
+            continue
         padded = f" {phrase} "
-        if any(padded in f" {c} " or f" {c} " in padded for c, _ in chosen):
+        if any(padded in f" {p} " or f" {p} " in padded for p, _ in chosen):
             continue  # a sub- or super-phrase of one already chosen
-        chosen.append((phrase, value))
-    top = chosen[0][1] if chosen and chosen[0][1] > 0 else 1.0  # 0 when every phrase is a fragment
-    texts = (title, body)
-    return [Keyword(_surface(p, texts, lowered), round(s / top, 4)) for p, s in chosen]
+        chosen.append((phrase, -negative))
+    texts, lowered = (title, body), (title.lower(), body.lower())
+    return [Keyword(_surface(p, texts, lowered), round(_sigmoid(z), 4)) for p, z in chosen]

@@ -24,6 +24,8 @@ class TopicsPrediction:
 
 @dataclass(frozen=True)
 class Keyword:
+    """A phrase as the article writes it, and how likely an editor is to tag it (0 to 1)."""
+
     phrase: str
     score: float
 

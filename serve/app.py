@@ -602,7 +602,7 @@ def _analyse_tab(models: Models, model_choice: gr.Dropdown) -> AnalyseTab:
                 type_scores = gr.Label(label="Article type", num_top_classes=SHOWN_TYPES)
                 topic_scores = gr.Label(label="Topic probabilities", num_top_classes=SHOWN_TOPICS)
         with gr.Row():
-            keywords = gr.Dataframe(headers=["keyword", "score"], label="Keywords", interactive=False)
+            keywords = gr.Dataframe(headers=["keyword", "tag probability"], label="Keywords", interactive=False)
             summary = gr.Textbox(label="Draft summary", lines=4)
         highlighted = gr.HighlightedText(label="Article: summary sentences and keywords", elem_classes=["nl-article"],
                                          color_map={"summary": "#fde68a", "keyword": "#bfdbfe"})

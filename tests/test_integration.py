@@ -94,3 +94,11 @@ def test_demo_article_is_filed_as_politics_and_society(trained):
     result = Predictor.load(model).predict(article.read_text(encoding="utf-8"))
     assert result.type.label == "Chính trị - Xã hội"
     assert result.summary.text and result.keywords
+    # Keywords an editor would tag: no bare common syllable ("số") in the top 5, and names.
+    top = [k.phrase for k in result.keywords[:5]]
+    for phrase in top:
+        assert " " in phrase or phrase[:1].isupper(), top
+    names = ["Hà Ngọc Anh", "Ban Bí thư Trung ương Đảng", "Đảng ủy Khối các cơ quan tỉnh", "Nghị quyết Trung ương 4",
+             "Chỉ thị 05-CT/TW", "Ninh Thuận"]
+    found = {n for n in names for p in top if len(p.split()) >= 2 and f" {p.lower()} " in f" {n.lower()} "}
+    assert len(found) >= 2, top

@@ -1,17 +1,22 @@
-"""model/keywords.py: candidate phrases and their ranking, with a corpus given by hand."""
+"""model/keywords.py: words, names, candidates and their ranking, with a corpus given by hand."""
 from __future__ import annotations
 
 import math
+import operator
+import random
 
-from model.keywords import KeywordParams, _neighbours, extract_keywords
+import pytest
+
+from model.keywords import (FEATURES, RETIRED, KeywordParams, Lexicon, _stopwords, candidate_features,
+                            extract_keywords, lexicon, split_words)
 
 N_DOCS = 10_000
-# Document frequencies of a made-up corpus: "ương" occurs almost only inside "trung ương".
+# Document frequencies of a made-up corpus.
 DF = {
-    "trung": 900, "ương": 610, "trung ương": 600, "đảng": 800, "ương đảng": 400, "trung đảng": 5,
-    "kiểm": 700, "tra": 900, "kiểm tra": 650, "đoàn": 1200, "đoàn kiểm": 80, "ban": 2000,
-    "ban trung": 30, "nghị": 700, "quyết": 900, "nghị quyết": 500, "đảng ủy": 300, "ủy": 800,
-    "tra ban": 10, "làm": 5000, "việc": 6000, "làm việc": 3000, "với": 8000,
+    "trung": 900, "ương": 610, "trung ương": 600, "đảng": 800, "ương đảng": 400, "kiểm": 700, "tra": 900,
+    "kiểm tra": 650, "đoàn": 1200, "ban": 2000, "nghị": 700, "quyết": 900, "nghị quyết": 500, "làm": 5000,
+    "việc": 6000, "làm việc": 3000, "số": 6000, "năm": 7000, "người": 8000, "đức": 900, "hôm": 3000,
+    "nay": 4000, "mới": 3000, "tỉnh": 2500,
 }
 
 
@@ -20,106 +25,155 @@ def idf(term: str) -> float | None:
     return None if df is None else math.log((1 + N_DOCS) / (1 + df)) + 1.0
 
 
-def phrases(text: str, title: str = "", **params) -> list[str]:
+def words_of(segment: str, **kw) -> list[str]:
+    """The words of a segment, names marked with a star."""
+    words, names = split_words(segment, lexicon(), **kw)
+    return [w + ("*" if n else "") for w, n in zip(words, names)]
+
+
+def phrases(title: str, text: str, **params) -> list[str]:
     return [k.phrase.lower() for k in extract_keywords(title, text, idf, N_DOCS, KeywordParams(**params))]
 
 
-TEXT = ("Đoàn kiểm tra Ban Trung ương Đảng làm việc với Đảng ủy về nghị quyết. "
-        "Đoàn kiểm tra Ban Trung ương Đảng đánh giá nghị quyết Trung ương Đảng.")
+def test_words_follow_the_lexicon_longest_entry_first():
+    assert words_of("hãng hàng không mới") == ["hãng", "hàng không", "mới"]
+    assert words_of("khu vui chơi giải trí") == ["khu", "vui chơi", "giải trí"]
+    assert words_of("bê tông cốt sắt mới") == ["bê tông cốt sắt", "mới"]
+    # a lower-case word never runs on into a capitalised syllable ("cố thủ" is a word too)
+    assert words_of("di sản của cố Thủ tướng Olof Palme") == ["di sản", "của", "cố", "thủ tướng", "olof palme*"]
 
 
-def test_neighbours_are_the_words_beside_the_first_whole_word_occurrence():
-    text = TEXT.lower()
-    assert _neighbours("ương đảng", "", text) == ("trung", "làm")
-    assert _neighbours("đoàn kiểm", "", text) == ("", "tra")  # the start of the text
-    assert _neighbours("nghị quyết", "về nghị quyết. nghị quyết mới") == ("về", "")  # punctuation ends it
-    assert _neighbours("tra", "kiểm tra") == ("kiểm", "")
-    assert _neighbours("tra", "kiểm tra\nban") == ("kiểm", "")  # a new paragraph too
-    assert _neighbours("đảng", "đảng ủy", text) == ("", "ủy")  # the title first
-    assert _neighbours("tra", "(kiểm tra, ban)") == ("kiểm", "")
-    assert _neighbours("ban", "(kiểm tra ban, ban)") == ("tra", "")
-    assert _neighbours("kiểm", "(kiểm tra)") == ("", "tra")
-    assert _neighbours("absent", "", text) == ("", "")
+def test_names_are_runs_of_capitalised_words_without_leading_stop_words_or_titles():
+    assert words_of("làm việc với Ban Bí thư Trung ương Đảng") == ["làm việc", "với", "ban bí thư trung ương đảng*"]
+    assert words_of("Bà Thái Anh Văn tuyên thệ") == ["bà", "thái anh văn*", "tuyên thệ"]
+    assert words_of("chỉ đạo của Bí thư Đinh La Thăng") == ["chỉ đạo", "của", "bí thư", "đinh la thăng*"]
+    assert words_of("tại Đức và Hà Nội") == ["tại", "đức*", "và", "hà nội*"]
+    assert words_of("Cần Thơ và An Giang") == ["cần thơ*", "và", "an giang*"]  # stop words, not prefixes
+    # a capitalised sentence start is no name; a capitalised word inside a sentence is
+    assert words_of("Tháo dỡ chung cư") == ["tháo dỡ", "chung cư"]
+    assert words_of("Bắt giữ hành khách") == ["bắt giữ", "hành khách"]
+    # long runs are cut at word boundaries
+    assert words_of("ở Aa Bb Cc Dd Ee Ff Gg", max_name=3) == ["ở", "aa bb cc*", "dd ee ff*", "gg*"]
 
 
-def test_a_piece_cut_out_of_a_tight_compound_is_not_a_keyword():
-    unchecked = phrases(TEXT, fragment_cohesion=1.0)[:5]  # the check turned off
-    assert "ương đảng" in unchecked and "đoàn kiểm" in unchecked
-    top = phrases(TEXT)[:5]
-    assert "ương đảng" not in top and "đoàn kiểm" not in top  # "trung ương", "kiểm tra" bind tightly
-    assert "kiểm tra" in top and "nghị quyết" in top  # whole words beside loose neighbours stay
+def test_split_words_keeps_every_syllable_once_in_order():
+    rng = random.Random(1)
+    pool = ["hàng", "không", "Hà", "Nội", "bà", "Thái", "Anh", "Văn", "cố", "Thủ", "tướng", "thủ", "chung", "cư", "2016",
+            "Bí", "thư", "ban", "ĐH", "İstanbul", "ΣΑΣ", "và"]
+    for _ in range(300):
+        segment = " ".join(rng.choice(pool) for _ in range(rng.randint(1, 14)))
+        words, names = split_words(segment, lexicon(), max_name=rng.randint(2, 6))
+        assert " ".join(words).split() == segment.lower().split()
+        assert len(words) == len(names)
 
 
-def test_candidates_never_start_or_end_with_a_stop_word_or_cross_punctuation():
-    for phrase in phrases(TEXT, top_k=30):
-        words = phrase.split()
-        assert words[0] not in {"với", "về"} and words[-1] not in {"với", "về"}
-    assert not any("quyết đoàn" in p for p in phrases(TEXT, top_k=30))
+def test_a_lexicon_is_built_from_any_word_list():
+    lex = Lexicon.of(["xe buýt nhanh", "Xe buýt", "xe", "  trạm  dừng "])
+    assert lex.words == {"xe buýt nhanh", "xe buýt", "trạm dừng"} and lex.longest == 3
+    assert "xe buýt" in lex.openers and "xe buýt" in lex.prefixes
+    assert split_words("tuyến xe buýt nhanh mới", lex)[0] == ["tuyến", "xe buýt nhanh", "mới"]
 
 
-def test_a_text_made_only_of_fragments_still_gets_scored_keywords():
-    # Single syllables only, and every term everywhere: each syllable is a piece of "trung ương".
-    keywords = extract_keywords("", "trung ương", lambda t: 1.0, N_DOCS, KeywordParams(max_ngram=1))
-    assert [k.phrase for k in keywords] == ["trung", "ương"] and all(k.score == 0.0 for k in keywords)
+def test_candidates_never_start_or_end_with_a_stop_word_cross_punctuation_or_exceed_max_words():
+    stop = _stopwords()
+    text = "Đoàn kiểm tra làm việc với Đảng ủy về nghị quyết. Nghị quyết mới, kiểm tra lại."
+    for max_words in (1, 2, 3):
+        found, _ = candidate_features("", text, idf, N_DOCS, KeywordParams(max_words=max_words))
+        for phrase in found:
+            words = split_words(phrase, lexicon())[0]
+            assert words[0] not in stop and words[-1] not in stop and len(words) <= max_words
+        assert "quyết nghị" not in " | ".join(found) and "mới kiểm" not in " | ".join(found)
+        assert "làm việc" in found and "với" not in found
 
 
-def _reference_grams(text: str, max_ngram: int = 3) -> list[str]:
-    """Candidates counted the simple way, one segment at a time (what the fast path must match)."""
-    from model.keywords import _SEGMENT_RE
-    from model.text import stopwords
-
-    stop = stopwords()
-    grams = []
-    for seg in _SEGMENT_RE.findall(text):
-        low = [w.lower() for w in seg.split()]
-        ok = [not (w in stop or w.isdigit()) for w in low]
-        for n in range(1, max_ngram + 1):
-            grams += [" ".join(low[i:i + n]) for i in range(len(low) - n + 1) if ok[i] and ok[i + n - 1]]
-    return grams
+def test_a_common_single_syllable_is_never_a_keyword_unless_it_is_a_name():
+    text = ("Số người đến năm nay tăng. Số người ở Đức tăng, số người ở Đức giảm. "
+            "Năm nay số người đến Đức là 12 người.")
+    found = phrases("Số người đến Đức năm nay", text, top_k=20)
+    assert {"số", "người", "năm"}.isdisjoint(found)
+    assert "đức" in found  # as common as many, but a name
+    # and nothing is made up when every candidate is common
+    assert phrases("", "số người năm người số", top_k=5) == []
 
 
-def test_candidates_of_the_whole_text_at_once_match_segment_by_segment():
-    from collections import Counter
-
-    from model.keywords import _candidates
-
-    texts = [TEXT, "", "Một", "Ai Cập, 2024: Hà Nội\tvà   TP HCM\n\nBộ Y tế_mới (WHO) ΣΑΣ ΟΔΟΣ İstanbul",
-             "a | b || c", "số 12 và 3 người ở Đà Nẵng; ba"]
-    for text in texts:
-        for n in (1, 2, 3):
-            grams, parts = _candidates(text, n, set())
-            assert Counter(grams) == Counter(_reference_grams(text, n)), (text, n)
-            for trigram, (first, second) in parts.items():
-                a, b, c = trigram.split(" ")
-                assert (first, second) == (f"{a} {b}", f"{b} {c}")
+def test_scores_are_probabilities_best_first_with_no_phrase_inside_another():
+    text = ("Đoàn kiểm tra của Ban Bí thư Trung ương Đảng làm việc với Đảng ủy Khối về nghị quyết. "
+            "Đoàn kiểm tra đánh giá nghị quyết. Đảng ủy Khối báo cáo nghị quyết Trung ương.")
+    keywords = extract_keywords("Kiểm tra nghị quyết", text, idf, N_DOCS, KeywordParams(top_k=8))
+    scores = [k.score for k in keywords]
+    assert keywords and all(0.0 < s < 1.0 for s in scores) and scores == sorted(scores, reverse=True)
+    low = [k.phrase.lower() for k in keywords]
+    for a in low:
+        assert not any(a != b and f" {a} " in f" {b} " for b in low)
+    assert "ban bí thư trung ương đảng" in low and "Ban Bí thư Trung ương Đảng" in [k.phrase for k in keywords]
 
 
-def test_proper_names_are_whole_capitalised_runs_inside_a_segment():
-    from model.keywords import _candidates
+def _exact_ranking(title: str, text: str, params: KeywordParams) -> list[str]:
+    """Every candidate scored in full (what the lazy scoring must reproduce)."""
+    from model.text import normalize
 
-    names: set[str] = set()
-    _candidates("Biển Địa Trung Hải, ở Ban Bí thư và Hà Nội.\nTrung Quốc Đại Lục", 3, names)
-    # "Biển" and "Trung" start a segment: the run after them counts, but four words are too
-    # many; "Ban Bí" goes on with a lower-case word.
-    assert names == {"địa trung hải", "hà nội", "quốc đại lục"}
-
-
-def test_the_shortlist_is_the_top_of_the_sorted_pairs_ties_included():
-    import random
-
-    from model.keywords import _best
-
-    rng = random.Random(0)
-    for _ in range(200):
-        n = rng.randint(0, 40)
-        scores = [float(rng.choice([1, 2, 3, 4])) for _ in range(n)]
-        phrases = [f"p{i:02d}" for i in rng.sample(range(60), n)]
-        for k in (0, 1, 5, n, n + 3):
-            assert sorted(_best(scores, phrases, k)) == sorted(p for _, p in sorted(zip(scores, phrases))[-k:])
+    found, rows = candidate_features(title, text, idf, N_DOCS, params)
+    bias, weights = params.weight_row()
+    scored = sorted(((-(bias + sum(map(operator.mul, weights, row))), p) for p, row in zip(found, rows)))
+    chosen: list[str] = []
+    for _, p in scored:
+        if len(chosen) == params.top_k:
+            break
+        if not any(f" {p} " in f" {c} " or f" {c} " in f" {p} " for c in chosen):
+            chosen.append(p)
+    return [normalize(p) for p in chosen]
 
 
-def test_headline_occurrences_count_title_weight_each_then_one_per_body_occurrence():
-    from model.keywords import _count_candidates
+def test_lazy_scoring_picks_what_scoring_every_candidate_picks():
+    rng = random.Random(7)
+    pool = ["kiểm tra", "Trung ương", "Đảng", "nghị quyết", "làm việc", "với", "hàng không", "Hà Nội", "tỉnh", "mới",
+            "của", "Ban", "Bí thư", "xe", "chung cư", "số", "12", ".", ",", "\n"]
+    for _ in range(150):
+        text = " ".join(rng.choice(pool) for _ in range(rng.randint(0, 60)))
+        title = " ".join(rng.choice(pool) for _ in range(rng.randint(0, 8)))
+        params = KeywordParams(top_k=rng.randint(1, 8), max_words=rng.randint(1, 3))
+        got = [k.phrase.lower() for k in extract_keywords(title, text, idf, N_DOCS, params)]
+        assert got == _exact_ranking(title, text, params), (title, text)
 
-    counts = _count_candidates("nghị quyết mới", "nghị quyết. Nghị quyết", KeywordParams(title_weight=1.5)).counts
-    assert counts["nghị quyết"] == 1.5 + 1.0 + 1.0 and counts["mới"] == 1.5 and counts["nghị"] == 3.5
+
+def test_params_are_checked_and_old_bundles_settings_are_ignored():
+    with pytest.raises(ValueError, match="unknown feature"):
+        KeywordParams(weights={"loudness": 1.0})
+    with pytest.raises(ValueError, match="finite"):
+        KeywordParams(weights={"rarity": float("nan")})
+    with pytest.raises(ValueError, match="max_words"):
+        KeywordParams(max_words=0)
+    old = {"top_k": 7, "max_ngram": 3, "title_weight": 2.0, "fragment_cohesion": 0.6}
+    assert KeywordParams.from_config(old) == KeywordParams(top_k=7)
+    assert "max_ngram" in RETIRED and set(KeywordParams().weights) == {"bias", *FEATURES}
+    assert extract_keywords("Hà Nội", "Hà Nội mới", idf, N_DOCS, KeywordParams(top_k=0)) == []
+
+
+def test_a_huge_paste_is_read_only_up_to_max_chars():
+    from model.keywords import MAX_CHARS
+
+    text = ("Hà Nội, " * 10) + "kiểm tra " * (MAX_CHARS // 9) + " Zzyzx Qwerty, " * 50
+    found = phrases("", text, top_k=30)
+    assert "zzyzx qwerty" not in found and "hà nội" in found
+    assert all(w in {"hà", "nội", "kiểm", "tra"} for p in found for w in p.split())  # no syllable cut in two
+
+
+def test_weights_fit_on_tags_rank_tagged_phrases_higher():
+    from training.data import Record
+    from training.keywords import fit_weights
+
+    rng = random.Random(3)
+    places = ["Hà Nội", "Đà Nẵng", "Cần Thơ", "Hải Phòng", "Nha Trang", "Vũng Tàu"]
+    records = []
+    for i in range(40):
+        place = rng.choice(places)
+        text = (f"Hôm nay ở {place} làm việc mới. Đoàn kiểm tra nghị quyết tại {place}. "
+                f"Kiểm tra làm việc của tỉnh, nghị quyết mới.")
+        records.append(Record(id=f"r{i}", title=f"{place} kiểm tra", text=text, tags=[place]))
+    weights = fit_weights(records, idf, N_DOCS)
+    assert set(weights) == {"bias", *FEATURES}
+    params = KeywordParams(weights=weights)
+    for r in records[:5]:
+        assert extract_keywords(r.title, r.text, idf, N_DOCS, params)[0].phrase == r.tags[0]
+    with pytest.raises(ValueError, match="no candidate|nothing to learn"):
+        fit_weights([Record(id="x", text="Hà Nội mới", tags=["không có"])], idf, N_DOCS)

@@ -243,3 +243,21 @@ def test_metrics_table_has_a_column_per_task_in_schema_order():
                       "F1@5 partial | summary ROUGE-1 / ROUGE-2 / ROUGE-L | docs/s |")
     assert rule.count("---") == len(TASK_METRICS) + 3
     assert row == "| test | 3 | 0.500 / 0.250 | - | - | 0.300 / 0.200 / 0.100 | 12 |"
+
+
+def test_clustered_intervals_are_wider_than_per_document_ones_when_clusters_repeat_a_story():
+    from training import bootstrap
+
+    rng = np.random.default_rng(0)
+    stories = rng.random(30)
+    rows = [[s] for s in stories for _ in range(8)]  # each story told 8 times, identically
+    clusters = [f"c{i}" for i in range(30) for _ in range(8)]
+    point = {"f1": float(np.mean(rows))}
+    per_doc = bootstrap.means(rows, ["f1"], point)["f1_ci"]
+    per_cluster = bootstrap.clustered_means(rows, clusters, ["f1"], point)["f1_ci"]
+    assert per_cluster[0] <= point["f1"] <= per_cluster[1]
+    assert per_cluster[1] - per_cluster[0] > 2 * (per_doc[1] - per_doc[0])
+    # one document per cluster: the same resampling as per document
+    single = bootstrap.clustered_means(rows[::8], [f"c{i}" for i in range(30)], ["f1"], {"f1": float(np.mean(rows[::8]))})
+    assert single["f1_ci"][0] < single["f1_ci"][1]
+    assert bootstrap.clustered_means([], [], ["f1"], {"f1": 0.0}) == {"f1_ci": [0.0, 0.0]}

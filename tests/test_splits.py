@@ -91,3 +91,17 @@ def test_topic_matrix_marks_known_topics_and_ignores_the_rest():
     Y = topic_matrix([("b", "x"), None, ("a", "b")], ["a", "b"])
     assert Y.tolist() == [[0, 1], [0, 0], [1, 1]] and Y.dtype == np.dtype(int)
     assert topic_matrix([("a",)], ["a", "b"], np.float32).dtype == np.float32
+
+
+def test_cluster_halves_keep_every_cluster_on_one_side_and_never_move():
+    from training.splits import cluster_halves
+
+    records = [Record(id=f"vims/Cluster_{c:03d}/{i}", text="x") for c in range(60) for i in range(c % 4 + 1)]
+    dev, held = cluster_halves(records)
+    assert len(dev) + len(held) == len(records)
+    side = {r.id.rsplit("/", 1)[0]: "dev" for r in dev} | {r.id.rsplit("/", 1)[0]: "held" for r in held}
+    assert all((r.id.rsplit("/", 1)[0], "dev") in side.items() for r in dev)
+    assert not {r.id.rsplit("/", 1)[0] for r in dev} & {r.id.rsplit("/", 1)[0] for r in held}
+    assert 15 < len({r.id.rsplit("/", 1)[0] for r in dev}) < 45  # about half the clusters
+    shuffled = records[::-1]
+    assert {r.id for r in cluster_halves(shuffled)[0]} == {r.id for r in dev}  # not by position

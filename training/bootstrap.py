@@ -156,6 +156,28 @@ def means(rows: Sequence[Sequence[float]], keys: Sequence[str], point: Mapping[s
     return intervals(np.asarray(rows, dtype=float).reshape(n, len(keys)), fns, point, **options)
 
 
+def clustered_means(rows: Sequence[Sequence[float]], clusters: Sequence[str], keys: Sequence[str],
+                    point: Mapping[str, float], resamples: int = RESAMPLES, confidence: float = CONFIDENCE,
+                    seed: int = SEED) -> dict[str, Interval]:
+    """Intervals of per-document means when documents come in clusters of near-duplicates
+    (ViMs: one story from many outlets): whole clusters are resampled, so the interval is not
+    made narrower by counting one story many times."""
+    rows = np.asarray(rows, dtype=float).reshape(len(rows), len(keys))
+    if len(rows) == 0:
+        return {f"{key}_ci": [float(point[key])] * 2 for key in keys}
+    names, which = np.unique(np.asarray(clusters), return_inverse=True)
+    sums = np.zeros((len(names), len(keys)))
+    np.add.at(sums, which, rows)
+    sizes = np.bincount(which, minlength=len(names)).astype(float)
+    draws = []
+    for idx in resample_indices(len(names), resamples, seed):
+        counts = np.zeros((len(idx), len(names)))
+        np.add.at(counts, (np.arange(len(idx))[:, None], idx), 1.0)
+        draws.append((counts @ sums) / (counts @ sizes)[:, None])
+    values = np.vstack(draws)
+    return {f"{key}_ci": percentile_interval(values[:, j], point[key], confidence) for j, key in enumerate(keys)}
+
+
 def with_intervals(point: dict, cis: Mapping[str, Interval]) -> dict:
     """``point`` with each ``name_ci`` placed right after ``name`` (readable JSON)."""
     out = {}
