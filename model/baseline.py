@@ -30,7 +30,6 @@ from .summary import (
     select_sentences,
     sentence_features,
 )
-from .lead import DETECTOR, LeadDetector, is_lead
 from .structure import DATELINE_RE, furniture_mask, strip_dateline
 from .text import Sentence, normalize, read_article, split_sentences
 
@@ -254,7 +253,6 @@ class BaselineScores:
     sentences: list[list[Sentence]]
     sentence_scores: list[np.ndarray]
     furniture: list[np.ndarray] | None = None  # per sentence: a caption, byline, subheading... (model/structure.py)
-    leads: list[bool] | None = None  # per article: its first paragraph reads as its lead (model/lead.py)
 
 
 def choose_topics(proba: np.ndarray, thresholds: np.ndarray) -> list[list[int]]:
@@ -283,19 +281,16 @@ def topic_predictions(labels: list[str], proba: np.ndarray, chosen: list[list[in
 
 
 def make_summary(sentences: list[Sentence], scores: np.ndarray, params: SummaryParams,
-                 furniture: np.ndarray | None = None, has_lead: bool = False) -> Summary:
+                 furniture: np.ndarray | None = None) -> Summary:
     """The draft: the best sentences within the budget, never page furniture (captions,
-    bylines, subheadings; unless the article has nothing else), the lead's dateline left out.
-    An article whose first paragraph is its lead (``has_lead``, or a dateline opens it) gets
-    that lead."""
+    bylines, subheadings; unless the article has nothing else), the lead's dateline left out."""
     lead = 0  # the first sentence that is not furniture: the one a dateline opens
     if furniture is not None and furniture.any() and not furniture.all():
         scores = np.where(furniture, -np.inf, scores)
         lead = int(np.argmin(furniture))
-    if sentences and (has_lead or DATELINE_RE.match(sentences[lead].text)):
-        # A page that opens with its lead ("(NTO) Ngày 26-9, ...", or a sapo without a
-        # dateline): the newsroom's own summary. The draft is that lead, its first sentences
-        # within the budget.
+    if sentences and DATELINE_RE.match(sentences[lead].text):
+        # A page whose lead opens with its dateline ("(NTO) Ngày 26-9, ..."): the newsroom's
+        # own summary. The draft is that lead, its first sentences within the budget.
         chosen = lead_sentences(sentences, lead, params, furniture)
     else:
         chosen = select_sentences(sentences, scores, params)
@@ -331,7 +326,6 @@ class BaselineModel:
     scorer: SentenceScorer
     summary_params: SummaryParams = field(default_factory=SummaryParams)
     keyword_params: KeywordParams = field(default_factory=KeywordParams)
-    lead_detector: LeadDetector = DETECTOR  # code, not a fitted part of the bundle (model/lead.py)
     meta: dict[str, Any] = field(default_factory=dict)  # metrics, data fingerprints, ...
 
     # --- answering -------------------------------------------------------------------
@@ -356,10 +350,9 @@ class BaselineModel:
             topic_proba = self.topics_head.proba(self.topics_head.design(X, analysed, type_proba))
         sentences = [split_sentences(t) for t in texts]
         features = self.summary_features(X, sentences, titles)
-        furniture = [furniture_mask(t, s) for t, s in zip(texts, sentences)]
         return BaselineScores(texts, titles, type_proba, topic_proba, sentences,
-                              [self.scorer.score(f) for f in features], furniture,
-                              is_lead(sentences, furniture, titles, self.features, self.lead_detector))
+                              [self.scorer.score(f) for f in features],
+                              [furniture_mask(t, s) for t, s in zip(texts, sentences)])
 
     def analyse(self, texts: list[str], titles: list[str] | None = None) -> list[Analysis]:
         s = self.scores(texts, titles)
@@ -370,8 +363,7 @@ class BaselineModel:
                 type=types[i],
                 topics=topics[i],
                 keywords=self.keywords(s.titles[i], s.texts[i]),
-                summary=make_summary(s.sentences[i], s.sentence_scores[i], self.summary_params, s.furniture[i],
-                                     s.leads[i]),
+                summary=make_summary(s.sentences[i], s.sentence_scores[i], self.summary_params, s.furniture[i]),
             )
             for i in range(len(s.texts))
         ]
