@@ -27,6 +27,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import accumulate
 from importlib import resources
 from typing import Any, Callable, Mapping
 
@@ -220,7 +221,7 @@ def split_words(segment: str, lex: Lexicon, max_name: int = 6) -> tuple[list[str
             b += 1
         out_words += words[i:b]
         out_names += [False] * (b - i)
-        if j - b >= 2 or full[b] and (ends[b] - starts[b] > 1 or starts[b] > 0):
+        if j - b >= 2 or full[b] and (ends[b] - starts[b] > 1 or starts[b] > 0 and low[starts[b] - 1] != _SEP):
             k = b  # cut names longer than max_name syllables at word boundaries
             while k < j:
                 m = k + 1
@@ -249,43 +250,53 @@ class _Candidates:
     body_words: int
 
 
+_SEP = "|"  # between segments: never a word, never capitalised, in no lexicon entry
+_GAP = f" {_SEP} "
+
+
 class _Text:
-    """One text cut into words, all its segments in one list (each one comprehension over the
-    whole text is the hot loop of prediction)."""
+    """One text cut into words: the segments of its first paragraph, then of the rest, each
+    cut in one call (segments joined by ``_SEP``), so that every step is one pass over the
+    whole text (the hot loop of prediction)."""
 
     def __init__(self, paragraphs: list[str], lex: Lexicon, stop: frozenset[str], params: KeywordParams):
+        segments = [_SEGMENT_RE.findall(p) for p in paragraphs]
+        lead = next((i for i, found in enumerate(segments) if found), len(segments))
         words: list[str] = []
-        segment_of: list[int] = []
-        self.lead_end = 0  # words of the first non-empty paragraph
-        segment = 0
         name_flags: list[bool] = []
-        for paragraph in paragraphs:
-            for run in _SEGMENT_RE.findall(paragraph):
-                got, flags = split_words(run, lex, params.max_name_syllables)
+        self.lead_end = 0  # words of the first paragraph that has any
+        for part in (segments[lead:lead + 1], segments[lead + 1:]):
+            runs = [run for found in part for run in found]
+            if runs:
+                got, flags = split_words(_GAP.join(runs), lex, params.max_name_syllables)
+                if words:
+                    words.append(_SEP)
+                    name_flags.append(False)
                 words += got
                 name_flags += flags
-                segment_of += [segment] * len(got)
-                segment += 1
             if not self.lead_end:
                 self.lead_end = len(words)
         self.names = {w for w, is_name in zip(words, name_flags) if is_name}
         self.lexicon_words = {w for w, is_name in zip(words, name_flags) if not is_name and " " in w}
-        ok = [not (w in stop or w.isdigit()) for w in words]
+        ok = [not (w in stop or w.isdigit() or w == _SEP) for w in words]
+        # A word's position among the words, separators not counted.
+        position = list(accumulate(w != _SEP for w in words))
+        self.lead_end = position[self.lead_end - 1] if self.lead_end else 0
         # Phrases of 1..max_words words that start and end on a kept word inside one segment
         # (a stop word may sit inside: "bộ và ngành"), in order of length, then position.
         self.phrases = [w for w, keep in zip(words, ok) if keep]
-        self.starts = [i for i, keep in enumerate(ok) if keep]
+        self.starts = [position[i] - 1 for i, keep in enumerate(ok) if keep]
         self.multi: dict[str, tuple[str, ...]] = {}
         n = len(words)
         for span in range(2, params.max_words + 1):
             at = [a for a in range(n - span + 1)
-                  if ok[a] and ok[a + span - 1] and segment_of[a] == segment_of[a + span - 1]]
+                  if ok[a] and ok[a + span - 1] and (span == 2 or _SEP not in words[a + 1:a + span - 1])]
             grams = [" ".join(words[a:a + span]) for a in at]
             for gram, a in zip(reversed(grams), reversed(at)):  # the first occurrence's words
                 self.multi[gram] = tuple(words[a:a + span])
             self.phrases += grams
-            self.starts += at
-        self.n_words = n
+            self.starts += [position[a] - 1 for a in at]
+        self.n_words = position[-1] if position else 0
 
 
 def _collect(title: str, body: str, params: KeywordParams, lex: Lexicon, stop: frozenset[str]) -> _Candidates:
