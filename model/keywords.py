@@ -34,7 +34,9 @@ from typing import Any, Callable, Mapping
 from .results import Keyword
 from .text import normalize, stopwords
 
-_SEGMENT_RE = re.compile(r"[^\W_]+(?:[ \t]+[^\W_]+)*", re.UNICODE)  # words joined by spaces only
+# Syllables joined by spaces only; a hyphen inside a syllable keeps it whole ("Chin-su", "M-TP").
+_SYLLABLE = r"[^\W_]+(?:-[^\W_]+)*"
+_SEGMENT_RE = re.compile(rf"{_SYLLABLE}(?:[ \t]+{_SYLLABLE})*", re.UNICODE)
 # Keywords come from the first 50,000 characters: enough for any news article, and a 1 MB
 # paste stays fast.
 MAX_CHARS = 50_000
@@ -67,11 +69,11 @@ _COHESION = _INDEX["cohesion"]
 # dev half of the ViMs clusters with the default baseline's corpus statistics); "bias" is the
 # intercept.
 WEIGHTS: dict[str, float] = {
-    "bias": -4.988, "log_count": 0.546, "in_headline": 1.784, "early": -0.133, "in_lead": 0.625,
-    "not_in_body": 0.412, "once": -0.85, "rarity": 0.805, "name": -0.535, "name_syllables": 0.206,
-    "lexicon_word": -1.28, "single": -1.608, "single_common": -1.186, "two_words": -0.471,
-    "three_words": 0.0, "syllables": 1.063, "cohesion": 1.453, "word_and_name": -0.101,
-    "digits": -0.142,
+    "bias": -4.976, "log_count": 0.566, "in_headline": 1.792, "early": -0.114, "in_lead": 0.608,
+    "not_in_body": 0.436, "once": -0.814, "rarity": 0.846, "name": -0.559, "name_syllables": 0.225,
+    "lexicon_word": -1.312, "single": -1.571, "single_common": -1.319, "two_words": -0.535,
+    "three_words": 0.0, "syllables": 1.05, "cohesion": 1.426, "word_and_name": -0.098,
+    "digits": -0.205,
 }
 # Keyword settings of bundles saved before the lexicon (syllable n-grams): ignored on load.
 RETIRED = frozenset({"max_ngram", "title_weight", "proper_name_boost", "unigram_quality", "cohesion_power",
@@ -278,7 +280,7 @@ class _Text:
                 self.lead_end = len(words)
         self.names = {w for w, is_name in zip(words, name_flags) if is_name}
         self.lexicon_words = {w for w, is_name in zip(words, name_flags) if not is_name and " " in w}
-        ok = [not (w in stop or w.isdigit() or w == _SEP) for w in words]
+        ok = [not (w in stop or w.isdigit() or w == _SEP or "-" in w and w.replace("-", "").isdigit()) for w in words]
         # A word's position among the words, separators not counted.
         position = list(accumulate(w != _SEP for w in words))
         self.lead_end = position[self.lead_end - 1] if self.lead_end else 0

@@ -67,6 +67,13 @@ def test_split_words_keeps_every_syllable_once_in_order():
         assert len(words) == len(names)
 
 
+def test_a_hyphen_inside_a_syllable_keeps_it_whole_and_a_hyphenated_number_is_no_keyword():
+    found = phrases("Tương ớt Chin-su", "Sơn Tùng M-TP hát. Ngày 26-9 có tương ớt Chin-su, Chin-su.", top_k=20)
+    assert any("chin-su" in p.split() for p in found) and "sơn tùng m-tp" in found
+    assert not any("chin" in p.split() or "su" in p.split() for p in found)
+    assert "26-9" not in found and "26" not in found
+
+
 def test_a_lexicon_is_built_from_any_word_list():
     lex = Lexicon.of(["xe buýt nhanh", "Xe buýt", "xe", "  trạm  dừng "])
     assert lex.words == {"xe buýt nhanh", "xe buýt", "trạm dừng"} and lex.longest == 3
@@ -177,3 +184,21 @@ def test_weights_fit_on_tags_rank_tagged_phrases_higher():
         assert extract_keywords(r.title, r.text, idf, N_DOCS, params)[0].phrase == r.tags[0]
     with pytest.raises(ValueError, match="no candidate|nothing to learn"):
         fit_weights([Record(id="x", text="Hà Nội mới", tags=["không có"])], idf, N_DOCS)
+
+
+def test_a_registry_made_before_the_lexicon_can_still_be_retrained(tmp_path):
+    """Its saved training config holds the retired keyword settings: read with a warning."""
+    import json
+
+    from training.config import ConfigError, load_config
+
+    old = {"train": ["x.jsonl"],
+           "baseline": {"keywords": {"top_k": 7, "max_ngram": 3, "title_weight": 2.0, "fragment_cohesion": 0.6}}}
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(old), encoding="utf-8")
+    with pytest.warns(UserWarning, match="retired keyword setting"):
+        config = load_config(path)
+    assert config.baseline.keywords == KeywordParams(top_k=7)
+    path.write_text(json.dumps({"train": ["x.jsonl"], "baseline": {"keywords": {"loudness": 1}}}), encoding="utf-8")
+    with pytest.raises(ConfigError, match="unknown key"):
+        load_config(path)

@@ -4,11 +4,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import warnings
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from model.features import TfidfParams
+from model.keywords import RETIRED as RETIRED_KEYWORD_KEYS
 from model.keywords import KeywordParams
 from model.limits import MAX_LABEL_CHARS
 from model.paths import data_dir
@@ -219,6 +221,13 @@ _NESTED = {
 def _build(cls, values: dict[str, Any], where: str):
     """Make a (nested) dataclass from a dict, naming unknown keys instead of a TypeError."""
     known = [f.name for f in fields(cls)]
+    if cls is KeywordParams and RETIRED_KEYWORD_KEYS.intersection(values):
+        # Settings of the syllable n-gram ranking, in the saved config of every bundle and
+        # registry made before the lexicon: a retrain must still read them.
+        old = sorted(RETIRED_KEYWORD_KEYS.intersection(values))
+        warnings.warn(f"{where}: ignored retired keyword setting(s) {', '.join(old)} (keywords are now "
+                      "ranked by a fitted score; see README, Keywords).", stacklevel=2)
+        values = {k: v for k, v in values.items() if k not in RETIRED_KEYWORD_KEYS}
     unknown = sorted(set(values) - set(known))
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(known)}.")
