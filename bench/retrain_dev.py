@@ -16,6 +16,9 @@ it is chosen on training data only, by a rule fixed before this script ran:
 - The rule: the weight with the best F1 of R and P, among those whose fixed-holdout
   accuracy is at least the current model's minus 0.005. Ties go to the smaller weight.
 
+``--relabel-similar`` retrains with that option (old articles nearest to the new label's take
+it, as registry data) and reports the same columns (write them elsewhere with ``--out``).
+
 Writes bench/results/retrain-dev.json.
 """
 from __future__ import annotations
@@ -62,6 +65,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--home", default=str(ROOT / "models" / "bench-registry-default"))
     parser.add_argument("--weights", type=float, nargs="+", default=[5.0, 10.0, 20.0])
+    parser.add_argument("--relabel-similar", action="store_true",
+                        help="retrain with --relabel-similar (measured, not part of the rule's default)")
     parser.add_argument("--out", default=str(RESULTS / "retrain-dev.json"))
     args = parser.parse_args()
 
@@ -76,10 +81,11 @@ def main() -> int:
     try:
         data = write_jsonl(scratch / "education-200.jsonl", new)
         for w in args.weights:
-            info, path = run_retrain(template, scratch, "education-200", data, w)
+            info, path = run_retrain(template, scratch, "education-200", data, w, args.relabel_similar)
             d = info["dev"]
             fa = d["holdout_false_alarms"] / max(d["holdout_typed"], 1)
-            row = {**dev_recall(Predictor.load(path), dev), "holdout_false_alarms": d["holdout_false_alarms"],
+            row = {**dev_recall(Predictor.load(path), dev), "relabel_similar": args.relabel_similar,
+                   "holdout_false_alarms": d["holdout_false_alarms"],
                    "holdout_typed": d["holdout_typed"], "holdout_accuracy": d["holdout_accuracy"],
                    "promoted": info["promoted"], "retrain_seconds": info["retrain_seconds"]}
             r = row["recall"]

@@ -76,16 +76,19 @@ def default_registry(home: Path) -> tuple[Registry, float | None]:
     return registry, time.perf_counter() - start
 
 
-def run_retrain(template: Registry, scratch: Path, name: str, data: Path, weight: float) -> tuple[dict, Path]:
-    home = scratch / f"registry-{name}-w{weight:g}"
+def run_retrain(template: Registry, scratch: Path, name: str, data: Path, weight: float,
+                relabel_similar: bool = False) -> tuple[dict, Path]:
+    home = scratch / f"registry-{name}-w{weight:g}{'-relabel' if relabel_similar else ''}"
     shutil.rmtree(home, ignore_errors=True)
     shutil.copytree(template.home, home)
     start = time.perf_counter()
-    result = retrain([str(data)], registry=Registry(home), new_weight=weight, progress=False)
+    result = retrain([str(data)], registry=Registry(home), new_weight=weight, progress=False,
+                     relabel_similar=relabel_similar)
     seconds = time.perf_counter() - start
     print(result.report.render())
     print(result.table())
-    out = {"new_weight": weight, "retrain_seconds": round(seconds, 1), "promoted": result.promoted,
+    out = {"new_weight": weight, "relabel_similar": relabel_similar, "retrain_seconds": round(seconds, 1),
+           "promoted": result.promoted,
            "reasons": result.reasons, "new_held_out": result.new_held,
            "new_data_gains": [{"task": g.task, "metric": g.metric, "n": g.n, "current": g.current,
                                "candidate": g.candidate, "z": g.z, "beats": g.beats} for g in result.new_gains],
