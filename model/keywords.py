@@ -40,6 +40,8 @@ _SEGMENT_RE = re.compile(rf"{_SYLLABLE}(?:[ \t]+{_SYLLABLE})*", re.UNICODE)
 # Keywords come from the first 50,000 characters: enough for any news article, and a 1 MB
 # paste stays fast.
 MAX_CHARS = 50_000
+# A longer "word" (a hyphen chain, a pasted URL or hash) is no keyword: an answer stays short.
+MAX_WORD_CHARS = 80
 
 # The features of a candidate phrase, in the order of a feature row.
 FEATURES = (
@@ -280,7 +282,8 @@ class _Text:
                 self.lead_end = len(words)
         self.names = {w for w, is_name in zip(words, name_flags) if is_name}
         self.lexicon_words = {w for w, is_name in zip(words, name_flags) if not is_name and " " in w}
-        ok = [not (w in stop or w.isdigit() or w == _SEP or "-" in w and w.replace("-", "").isdigit()) for w in words]
+        ok = [not (w in stop or w.isdigit() or w == _SEP or len(w) > MAX_WORD_CHARS
+                   or "-" in w and w.replace("-", "").isdigit()) for w in words]
         # A word's position among the words, separators not counted.
         position = list(accumulate(w != _SEP for w in words))
         self.lead_end = position[self.lead_end - 1] if self.lead_end else 0

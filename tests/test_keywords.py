@@ -202,3 +202,27 @@ def test_a_registry_made_before_the_lexicon_can_still_be_retrained(tmp_path):
     path.write_text(json.dumps({"train": ["x.jsonl"], "baseline": {"keywords": {"loudness": 1}}}), encoding="utf-8")
     with pytest.raises(ConfigError, match="unknown key"):
         load_config(path)
+
+
+def test_generated_worst_cases_stay_bounded():
+    """Long capitalised runs, hyphen chains, lexicon-prefix chains, digits: a full-size paste is
+    read only up to MAX_CHARS and answered in bounded time (no quadratic step)."""
+    import time
+
+    from model.keywords import MAX_CHARS, MAX_WORD_CHARS
+
+    rng = random.Random(5)
+    cases = [
+        " ".join("Aa" for _ in range(MAX_CHARS // 3)),  # one endless name run
+        "-".join("ab" for _ in range(MAX_CHARS // 3)),  # one endless hyphenated syllable
+        " ".join("bê tông cốt" for _ in range(MAX_CHARS // 12)),  # a lexicon prefix over and over
+        " ".join(str(rng.randint(0, 99)) + "-" + str(rng.randint(0, 99)) for _ in range(MAX_CHARS // 6)),
+        " ".join(rng.choice(["Hà", "Nội", "hàng", "không", "Ban", "Bí", "thư", "số", ",", "\n"]) for _ in range(MAX_CHARS)),
+    ]
+    for text in cases:
+        start = time.perf_counter()
+        keywords = extract_keywords(text[:200], text * 3, idf, N_DOCS, KeywordParams())
+        assert time.perf_counter() - start < 5.0
+        assert len(keywords) <= KeywordParams().top_k
+        assert all(len(k.phrase.split()) <= 2 * KeywordParams().max_name_syllables for k in keywords)
+        assert all(len(k.phrase) <= 2 * MAX_WORD_CHARS + 1 for k in keywords)
