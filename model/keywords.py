@@ -34,14 +34,16 @@ from typing import Any, Callable, Mapping
 from .results import Keyword
 from .text import normalize, stopwords
 
-# Syllables joined by spaces only; a hyphen inside a syllable keeps it whole ("Chin-su", "M-TP").
-_SYLLABLE = r"[^\W_]+(?:-[^\W_]+)*"
+# Syllables joined by spaces only; a hyphen or slash inside keeps it whole ("Chin-su", "M-TP",
+# "05-CT/TW").
+_SYLLABLE = r"[^\W_]+(?:[-/][^\W_]+)*"
 _SEGMENT_RE = re.compile(rf"{_SYLLABLE}(?:[ \t]+{_SYLLABLE})*", re.UNICODE)
 # Keywords come from the first 50,000 characters: enough for any news article, and a 1 MB
 # paste stays fast.
 MAX_CHARS = 50_000
 # A longer "word" (a hyphen chain, a pasted URL or hash) is no keyword: an answer stays short.
 MAX_WORD_CHARS = 80
+_NUMBER_RE = re.compile(r"[\d/-]+")  # "26-9", "26/9/2024": numbers, never keywords
 
 # The features of a candidate phrase, in the order of a feature row.
 FEATURES = (
@@ -71,11 +73,11 @@ _COHESION = _INDEX["cohesion"]
 # dev half of the ViMs clusters with the default baseline's corpus statistics); "bias" is the
 # intercept.
 WEIGHTS: dict[str, float] = {
-    "bias": -4.976, "log_count": 0.566, "in_headline": 1.792, "early": -0.114, "in_lead": 0.608,
-    "not_in_body": 0.436, "once": -0.814, "rarity": 0.846, "name": -0.559, "name_syllables": 0.225,
-    "lexicon_word": -1.312, "single": -1.571, "single_common": -1.319, "two_words": -0.535,
-    "three_words": 0.0, "syllables": 1.05, "cohesion": 1.426, "word_and_name": -0.098,
-    "digits": -0.205,
+    "bias": -4.901, "log_count": 0.56, "in_headline": 1.787, "early": -0.092, "in_lead": 0.609,
+    "not_in_body": 0.43, "once": -0.822, "rarity": 0.802, "name": -0.548, "name_syllables": 0.228,
+    "lexicon_word": -1.32, "single": -1.592, "single_common": -1.246, "two_words": -0.558,
+    "three_words": 0.0, "syllables": 1.005, "cohesion": 1.377, "word_and_name": -0.116,
+    "digits": -0.256,
 }
 # Keyword settings of bundles saved before the lexicon (syllable n-grams): ignored on load.
 RETIRED = frozenset({"max_ngram", "title_weight", "proper_name_boost", "unigram_quality", "cohesion_power",
@@ -183,14 +185,48 @@ def _lexicon_words(low: list[str], caps: list[bool], lex: Lexicon) -> list[int]:
     return ends
 
 
+# Documents: the kind, its name if capitalised, then its number ("Chỉ thị số 05-CT/TW",
+# "Nghị quyết Trung ương 4", "Luật Đất đai 2024") are one name.
+DOCUMENTS = frozenset({"nghị quyết", "chỉ thị", "quyết định", "nghị định", "thông tư", "công văn", "luật",
+                       "kết luận", "hiến pháp", "thông báo"})
+_DOCUMENT_STARTS = tuple(f"{d} " for d in DOCUMENTS)
+
+
+def _documents(words: list[str], names: list[bool]) -> tuple[list[str], list[bool]]:
+    """Each document kind followed by its number (after "số", or after its capitalised name)
+    taken as one name."""
+    at = [i for i, w in enumerate(words) if w in DOCUMENTS or names[i] and w.startswith(_DOCUMENT_STARTS)]
+    if not at:
+        return words, names
+    out_words, out_names, i = [], [], 0
+    for d in at:
+        if d < i:
+            continue
+        out_words += words[i:d]
+        out_names += names[i:d]
+        j = d + 1
+        if j < len(words) and words[j] == "số":
+            j += 1
+        if j < len(words) and words[j] != _SEP and any(ch.isdigit() for ch in words[j]) and " " not in words[j]:
+            out_words.append(" ".join(words[d:j + 1]))
+            out_names.append(True)
+            i = j + 1
+        else:
+            out_words.append(words[d])
+            out_names.append(names[d])
+            i = d + 1
+    return out_words + words[i:], out_names + names[i:]
+
+
 def split_words(segment: str, lex: Lexicon, max_name: int = 6) -> tuple[list[str], list[bool]]:
     """The words of one run of space-separated syllables (lower case), and which are names.
 
     A name is a run of two or more words that each start with a capital letter ("Đinh La
     Thăng", "Ban Bí thư Trung ương Đảng"), without the honorific or preposition it starts with
     (``NAME_PREFIXES``: "Bà Thái Anh Văn") and without a leading title written as a word ("Bí thư Đinh La Thăng": the name is
-    "Đinh La Thăng"); or one capitalised word inside a sentence ("Đức"), or a word all of whose
-    syllables are capitalised ("Hà Nội"). Names longer than ``max_name`` syllables are cut.
+    "Đinh La Thăng"); or one capitalised syllable inside a sentence ("Đức"), or a word whose
+    first two syllables are capitalised ("Hà Nội", "Bộ Chính trị"). Names longer than
+    ``max_name`` syllables are cut. A document and its number are one name (``DOCUMENTS``).
     """
     written = segment.split()
     low = segment.lower().split()
@@ -202,7 +238,7 @@ def split_words(segment: str, lex: Lexicon, max_name: int = 6) -> tuple[list[str
     words = [low[s] if e - s == 1 else " ".join(low[s:e]) for s, e in zip(starts, ends)]
     names = [False] * len(words)
     if not any(caps):
-        return words, names
+        return _documents(words, names)
     full = [all(caps[s:e]) for s, e in zip(starts, ends)]  # every syllable capitalised
     out_words: list[str] = []
     out_names: list[bool] = []
@@ -225,7 +261,10 @@ def split_words(segment: str, lex: Lexicon, max_name: int = 6) -> tuple[list[str
             b += 1
         out_words += words[i:b]
         out_names += [False] * (b - i)
-        if j - b >= 2 or full[b] and (ends[b] - starts[b] > 1 or starts[b] > 0 and low[starts[b] - 1] != _SEP):
+        # one word: a name if its first two syllables are capitalised ("Hà Nội", "Bộ Chính trị"),
+        # or if it is one capitalised syllable inside a sentence ("Đức")
+        one_syllable = ends[b] - starts[b] == 1
+        if j - b >= 2 or (caps[starts[b] + 1] if not one_syllable else starts[b] > 0 and low[starts[b] - 1] != _SEP):
             k = b  # cut names longer than max_name syllables at word boundaries
             while k < j:
                 m = k + 1
@@ -234,11 +273,11 @@ def split_words(segment: str, lex: Lexicon, max_name: int = 6) -> tuple[list[str
                 out_words.append(" ".join(low[starts[k]:ends[m - 1]]))
                 out_names.append(True)
                 k = m
-        else:  # one word: a capitalised sentence start ("Tháo dỡ") or "Bí thư" is no name
+        else:  # a capitalised sentence start ("Tháo dỡ") or "Bí thư" is no name
             out_words.append(words[b])
             out_names.append(False)
         i = j
-    return out_words, out_names
+    return _documents(out_words, out_names)
 
 
 # --- candidates ----------------------------------------------------------------------
@@ -283,7 +322,7 @@ class _Text:
         self.names = {w for w, is_name in zip(words, name_flags) if is_name}
         self.lexicon_words = {w for w, is_name in zip(words, name_flags) if not is_name and " " in w}
         ok = [not (w in stop or w.isdigit() or w == _SEP or len(w) > MAX_WORD_CHARS
-                   or "-" in w and w.replace("-", "").isdigit()) for w in words]
+                   or not w.isalnum() and _NUMBER_RE.fullmatch(w)) for w in words]
         # A word's position among the words, separators not counted.
         position = list(accumulate(w != _SEP for w in words))
         self.lead_end = position[self.lead_end - 1] if self.lead_end else 0

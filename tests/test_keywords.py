@@ -56,6 +56,16 @@ def test_names_are_runs_of_capitalised_words_without_leading_stop_words_or_title
     assert words_of("ở Aa Bb Cc Dd Ee Ff Gg", max_name=3) == ["ở", "aa bb cc*", "dd ee ff*", "gg*"]
 
 
+def test_a_document_and_its_number_are_one_name_and_dates_are_numbers():
+    assert words_of("thực hiện Chỉ thị số 05-CT/TW của Bộ Chính trị") == [
+        "thực hiện", "chỉ thị số 05-ct/tw*", "của", "bộ chính trị*"]
+    assert words_of("thực hiện Nghị quyết Trung ương 4 khóa XII") == ["thực hiện", "nghị quyết trung ương 4*", "khóa", "xii*"]
+    assert words_of("ban hành quyết định 123/QĐ-UBND ngày 26/9/2024") == [
+        "ban hành", "quyết định 123/qđ-ubnd*", "ngày", "26/9/2024"]
+    assert words_of("ông quyết định số phận") == ["ông", "quyết định", "số phận"]  # no number: a verb
+    assert "26/9/2024" not in phrases("", "Ngày 26/9/2024 và 26/9/2024 có họp ở Hà Nội.", top_k=20)
+
+
 def test_split_words_keeps_every_syllable_once_in_order():
     rng = random.Random(1)
     pool = ["hàng", "không", "Hà", "Nội", "bà", "Thái", "Anh", "Văn", "cố", "Thủ", "tướng", "thủ", "chung", "cư", "2016",
