@@ -321,8 +321,11 @@ class _Text:
                 self.lead_end = len(words)
         self.names = {w for w, is_name in zip(words, name_flags) if is_name}
         self.lexicon_words = {w for w, is_name in zip(words, name_flags) if not is_name and " " in w}
-        ok = [not (w in stop or w.isdigit() or w == _SEP or len(w) > MAX_WORD_CHARS
-                   or not w.isalnum() and _NUMBER_RE.fullmatch(w)) for w in words]
+        # Never a phrase's first or last word: stop words, numbers ("12", "26-9", "26/9/2024"),
+        # over-long "words" and the separator. Odd words are found once per distinct word.
+        odd = {w for w in set(words) if len(w) > MAX_WORD_CHARS or ("-" in w or "/" in w) and _NUMBER_RE.fullmatch(w)}
+        blocked = stop | odd | {_SEP} if odd else stop | {_SEP}
+        ok = [not (w in blocked or w.isdigit()) for w in words]
         # A word's position among the words, separators not counted.
         position = list(accumulate(w != _SEP for w in words))
         self.lead_end = position[self.lead_end - 1] if self.lead_end else 0
@@ -431,23 +434,28 @@ class _Rows:
         common = params.common_share * n_docs
         body_words = max(c.body_words, 1)
         headline, lead, first_of, names, lexicon_words = c.headline, c.lead, c.first, c.names, c.lexicon_words
-        self.phrases, self.rows = [], []
+        self.phrases: list[str] = []
+        self.rows: list[list[float]] = []
+        multi = c.words
+        log, log1p, doc_freq = math.log, math.log1p, corpus.doc_freq
+        phrases, rows = self.phrases, self.rows
         for phrase, count in c.count.items():
-            words = c.words.get(phrase)
+            words = multi.get(phrase)
+            spaces = phrase.count(" ")
             is_name = words is None and phrase in names
-            single = words is None and not is_name and " " not in phrase
+            single = words is None and not is_name and not spaces
             single_common = 0.0
             if single:
-                df = corpus.doc_freq(phrase)
+                df = doc_freq(phrase)
                 if df >= common:
                     continue
-                single_common = math.log1p(df) / log_docs
+                single_common = log1p(df) / log_docs
             n_words = 1 if words is None else len(words)
             first = first_of.get(phrase)
             rarity, bond = (1.0, 1.0) if lazy else self.exact(phrase)
-            self.phrases.append(phrase)
-            self.rows.append([
-                math.log(count),
+            phrases.append(phrase)
+            rows.append([
+                log(count),
                 1.0 if phrase in headline else 0.0,
                 0.0 if first is None else 1.0 - first / body_words,
                 1.0 if phrase in lead else 0.0,
@@ -455,13 +463,13 @@ class _Rows:
                 1.0 if count == 1 else 0.0,
                 rarity,
                 1.0 if is_name else 0.0,
-                1.0 if is_name and " " in phrase else 0.0,
+                1.0 if is_name and spaces else 0.0,
                 1.0 if words is None and phrase in lexicon_words else 0.0,
                 1.0 if single else 0.0,
                 single_common,
                 1.0 if n_words == 2 else 0.0,
                 1.0 if n_words == 3 else 0.0,
-                (phrase.count(" ") + 1 if phrase.count(" ") < 6 else 6) / 6.0,
+                (spaces + 1 if spaces < 6 else 6) / 6.0,
                 bond,
                 1.0 if words is not None and words[-1] in names and words[0] not in names and " " not in words[0] else 0.0,
                 1.0 if words is not None and _DIGIT_RE.search(phrase) else 0.0,
