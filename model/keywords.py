@@ -1,11 +1,14 @@
 """Keywords an editor would tag: the article's words and names, ranked by a fitted score.
 
-1. **Words.** Each run of words between punctuation is cut into words. A run of two or more
-   capitalised syllables is a name ("Đinh La Thăng", "Billboard Music Awards"), and so is one
-   capitalised syllable inside a sentence ("Đức"); otherwise the word is the longest entry of a
+1. **Words.** Each run of words between punctuation is cut into words: the longest entry of a
    Vietnamese lexicon (``resources/lexicon_vi.txt``, pyvi's word list) that starts there, else
    one syllable. So "hãng hàng không" is "hãng" + "hàng không", never "hãng hàng", and
-   "cố Thủ tướng" is "cố" + "thủ tướng", never "cố thủ".
+   "cố Thủ tướng" is "cố" + "thủ tướng", never "cố thủ". A syllable keeps an inner hyphen or
+   slash ("Chin-su", "05-CT/TW").
+   **Names** (``split_words``): runs of words that start with a capital ("Ban Bí thư Trung
+   ương Đảng", "Đinh La Thăng"), one capitalised syllable inside a sentence ("Đức"), a word
+   with two capitalised syllables ("Bộ Chính trị"), and a document with its number ("Chỉ thị
+   số 05-CT/TW").
 2. **Candidates.** One to ``max_words`` adjacent words that neither start nor end with a stop
    word or a number. A single syllable that is common in news (found in at least
    ``common_share`` of the corpus's documents: "số", "năm", "người") is never a keyword unless
