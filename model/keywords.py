@@ -76,11 +76,11 @@ _COHESION = _INDEX["cohesion"]
 # dev half of the ViMs clusters with the default baseline's corpus statistics); "bias" is the
 # intercept.
 WEIGHTS: dict[str, float] = {
-    "bias": -4.901, "log_count": 0.56, "in_headline": 1.787, "early": -0.092, "in_lead": 0.609,
-    "not_in_body": 0.43, "once": -0.822, "rarity": 0.802, "name": -0.548, "name_syllables": 0.228,
-    "lexicon_word": -1.32, "single": -1.592, "single_common": -1.246, "two_words": -0.558,
-    "three_words": 0.0, "syllables": 1.005, "cohesion": 1.377, "word_and_name": -0.116,
-    "digits": -0.256,
+    "bias": -4.965, "log_count": 0.501, "in_headline": 1.767, "early": -0.095, "in_lead": 0.615,
+    "not_in_body": 0.515, "once": -0.912, "rarity": 0.978, "name": -0.518, "name_syllables": 0.173,
+    "lexicon_word": -1.307, "single": -1.529, "single_common": -1.227, "two_words": -0.64,
+    "three_words": 0.0, "syllables": 1.249, "cohesion": 1.351, "word_and_name": -0.122,
+    "digits": -0.242,
 }
 # Keyword settings of bundles saved before the lexicon (syllable n-grams): ignored on load.
 RETIRED = frozenset({"max_ngram", "title_weight", "proper_name_boost", "unigram_quality", "cohesion_power",
@@ -228,8 +228,10 @@ def split_words(segment: str, lex: Lexicon, max_name: int = 6) -> tuple[list[str
     Thăng", "Ban Bí thư Trung ương Đảng"), without the honorific or preposition it starts with
     (``NAME_PREFIXES``: "Bà Thái Anh Văn") and without a leading title written as a word ("Bí thư Đinh La Thăng": the name is
     "Đinh La Thăng"); or one capitalised syllable inside a sentence ("Đức"), or a word whose
-    first two syllables are capitalised ("Hà Nội", "Bộ Chính trị"). Names longer than
-    ``max_name`` syllables are cut. A document and its number are one name (``DOCUMENTS``).
+    first two syllables are capitalised ("Hà Nội", "Bộ Chính trị"). A run longer than
+    ``max_name`` syllables is no name: its words stand alone (a cut piece of it, like "Hoa hậu
+    Hoàn" of a longer title, would be a fragment). A document and its number are one name
+    (``DOCUMENTS``).
     """
     written = segment.split()
     low = segment.lower().split()
@@ -268,14 +270,12 @@ def split_words(segment: str, lex: Lexicon, max_name: int = 6) -> tuple[list[str
         # or if it is one capitalised syllable inside a sentence ("Đức")
         one_syllable = ends[b] - starts[b] == 1
         if j - b >= 2 or (caps[starts[b] + 1] if not one_syllable else starts[b] > 0 and low[starts[b] - 1] != _SEP):
-            k = b  # cut names longer than max_name syllables at word boundaries
-            while k < j:
-                m = k + 1
-                while m < j and ends[m] - starts[k] <= max_name:
-                    m += 1
-                out_words.append(" ".join(low[starts[k]:ends[m - 1]]))
+            if ends[j - 1] - starts[b] <= max_name:
+                out_words.append(" ".join(low[starts[b]:ends[j - 1]]))
                 out_names.append(True)
-                k = m
+            else:  # too long to be one name: its words, none a name (no cut fragment "Hoa hậu Hoàn")
+                out_words += words[b:j]
+                out_names += [False] * (j - b)
         else:  # a capitalised sentence start ("Tháo dỡ") or "Bí thư" is no name
             out_words.append(words[b])
             out_names.append(False)
