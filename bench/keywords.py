@@ -20,7 +20,7 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -34,7 +34,7 @@ from training import bootstrap, metrics  # noqa: E402
 from training.data import read_records  # noqa: E402
 from training.evaluate import predict_records  # noqa: E402
 from training.keywords import fit_weights  # noqa: E402
-from training.splits import cluster_halves  # noqa: E402
+from training.splits import cluster_halves, cluster_of  # noqa: E402
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "examples" / "seed_article_ninhthuan.txt"
 TARGETS = {"f1_at_5_exact": 0.20, "f1_at_5_partial": 0.40}
@@ -43,7 +43,7 @@ TARGETS = {"f1_at_5_exact": 0.20, "f1_at_5_partial": 0.40}
 def scored(records, keywords: list[list[str]]) -> dict:
     rows = metrics.keywords_f1_per_doc(keywords, [r.tags for r in records], k=5)
     point = metrics.mean_scores(rows, metrics.KEYWORD_KEYS, n=len(rows))
-    clusters = [r.id.rsplit("/", 1)[0] for r in records]
+    clusters = [cluster_of(r.id) for r in records]
     return bootstrap.with_intervals(point, bootstrap.clustered_means(rows, clusters, metrics.KEYWORD_KEYS, point))
 
 
@@ -77,14 +77,14 @@ def main() -> int:
         print("same as model.keywords.WEIGHTS" if weights == WEIGHTS else "differ from model.keywords.WEIGHTS")
         baseline.keyword_params = replace(baseline.keyword_params, weights=weights)
         report["weights"] = weights
-    report["keyword_params"] = {k: v for k, v in vars(baseline.keyword_params).items()}
+    report["keyword_params"] = asdict(baseline.keyword_params)
 
     preds, _ = predict_records(predictor, tagged, progress=True)
     by_id = {r.id: [k.phrase for k in p.keywords] for r, p in zip(tagged, preds)}
     out = report["results"]
     for name, part in (("vims/all, dev half (chosen here)", dev), ("vims/all, held-out half", held), ("vims/all", tagged)):
         out[name] = scored(part, [by_id[r.id] for r in part])
-        out[name]["clusters"] = len({r.id.rsplit("/", 1)[0] for r in part})
+        out[name]["clusters"] = len({cluster_of(r.id) for r in part})
     report["keyword_ms_per_article"] = round(extraction_ms(baseline, held), 3)
     if SEED.is_file():
         result = predictor.predict(SEED.read_text(encoding="utf-8"))

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import shutil
 import sys
 import tempfile
@@ -35,10 +34,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import RESULTS, machine, wilson, write_report  # noqa: E402
-from bench.retrain_learning import EDUCATION, RULE, SIZES, default_registry, run_retrain, write_jsonl  # noqa: E402
+from bench.retrain_learning import (EDUCATION, SIZES, default_registry, education_articles,  # noqa: E402
+                                    run_retrain, write_jsonl)
 from model.paths import data_dir  # noqa: E402
 from model.predictor import Predictor  # noqa: E402
-from training.data import read_records, type_from_source  # noqa: E402
+from training.data import read_records  # noqa: E402
 
 ACCURACY_SLACK = 0.005
 
@@ -46,9 +46,7 @@ ACCURACY_SLACK = 0.005
 def education_split() -> tuple[list, list, float]:
     """(the 200 new articles, the fresh dev articles, education's share of recent/train)."""
     records = read_records(data_dir() / "recent/train.jsonl.gz")
-    education, _ = type_from_source([r for r in records if r.type is None], RULE)
-    education = [r for r in education if r.type == EDUCATION]
-    random.Random(0).shuffle(education)  # the order bench/retrain_learning.py draws its samples from
+    education = education_articles(records)  # in the order bench/retrain_learning.py draws its samples from
     return education[:200], education[max(SIZES):], len(education) / len(records)
 
 

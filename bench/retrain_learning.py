@@ -51,11 +51,18 @@ def write_jsonl(path: Path, records: list) -> Path:
     return path
 
 
-def new_data_files(scratch: Path) -> dict[str, Path]:
-    records = read_records(data_dir() / "recent/train.jsonl.gz")
+def education_articles(records: list) -> list:
+    """The education articles of ``records`` (``recent/train``), labelled "Giáo dục", in the
+    seeded order every sample is drawn from (the first n)."""
     education, _ = type_from_source([r for r in records if r.type is None], RULE)
     education = [r for r in education if r.type == EDUCATION]
     random.Random(0).shuffle(education)
+    return education
+
+
+def new_data_files(scratch: Path) -> dict[str, Path]:
+    records = read_records(data_dir() / "recent/train.jsonl.gz")
+    education = education_articles(records)
     files = {f"education-{n}": write_jsonl(scratch / f"education-{n}.jsonl", education[:n]) for n in SIZES}
     typed = [r for r in records if r.type is not None]
     picked = random.Random(1).sample(typed, SHUFFLED)

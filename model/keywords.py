@@ -69,8 +69,7 @@ FEATURES = (
     "word_and_name",  # a word followed by a name: "cầu Ô Rô", "đảo Lý Sơn"
     "digits",         # it has a number inside: "Euro 2016 ở"
 )
-_INDEX = {name: i for i, name in enumerate(FEATURES)}
-_COHESION = _INDEX["cohesion"]
+_RARITY, _COHESION = FEATURES.index("rarity"), FEATURES.index("cohesion")
 
 # Fit by ``python bench/keywords.py --fit`` (logistic regression, C = 0.3, max_words = 2, on the
 # dev half of the ViMs clusters with the default baseline's corpus statistics); "bias" is the
@@ -226,8 +225,8 @@ def split_words(segment: str, lex: Lexicon, max_name: int = 6) -> tuple[list[str
 
     A name is a run of two or more words that each start with a capital letter ("Đinh La
     Thăng", "Ban Bí thư Trung ương Đảng"), without the honorific or preposition it starts with
-    (``NAME_PREFIXES``: "Bà Thái Anh Văn") and without a leading title written as a word ("Bí thư Đinh La Thăng": the name is
-    "Đinh La Thăng"); or one capitalised syllable inside a sentence ("Đức"), or a word whose
+    (``NAME_PREFIXES``: "Bà Thái Anh Văn") and without a leading title written as a word
+    ("Bí thư Đinh La Thăng": the name is "Đinh La Thăng"); or one capitalised syllable inside a sentence ("Đức"), or a word whose
     first two syllables are capitalised ("Hà Nội", "Bộ Chính trị"). A run longer than
     ``max_name`` syllables is no name: its words stand alone (a cut piece of it, like "Hoa hậu
     Hoàn" of a longer title, would be a fragment). A document and its number are one name
@@ -327,7 +326,7 @@ class _Text:
         # Never a phrase's first or last word: stop words, numbers ("12", "26-9", "26/9/2024"),
         # over-long "words" and the separator. Odd words are found once per distinct word.
         odd = {w for w in set(words) if len(w) > MAX_WORD_CHARS or ("-" in w or "/" in w) and _NUMBER_RE.fullmatch(w)}
-        blocked = stop | odd | {_SEP} if odd else stop | {_SEP}
+        blocked = stop | odd | {_SEP}
         ok = [not (w in blocked or w.isdigit()) for w in words]
         # A word's position among the words, separators not counted.
         position = list(accumulate(w != _SEP for w in words))
@@ -398,7 +397,6 @@ class _Corpus:
 
 
 _DIGIT_RE = re.compile(r"\d")
-_RARITY = _INDEX["rarity"]
 
 
 def _rarity(phrase: str, count: int, corpus: _Corpus, max_idf: float) -> float:

@@ -97,15 +97,21 @@ def leading_holdout(records: Sequence[T], n: int) -> tuple[list[T], list[T]]:
     return list(records[n_hold:]), list(records[:n_hold])
 
 
-def in_dev_cluster(record_id: str) -> bool:
-    """The dev half of the clusters: those whose name (the id's middle part: "Cluster_053" of
-    "vims/Cluster_053/354") has an even SHA-1. Fixed: the same on every run and machine."""
-    name = record_id.split("/")[1] if record_id.count("/") >= 2 else record_id
+def cluster_of(record_id: str) -> str:
+    """A record's story cluster: its id without the last part ("vims/Cluster_053/354" ->
+    "vims/Cluster_053"); an id of fewer parts is its own cluster."""
+    return record_id.rsplit("/", 1)[0] if record_id.count("/") >= 2 else record_id
+
+
+def in_dev_cluster(cluster: str) -> bool:
+    """The dev half of the clusters: those whose name (the last part: "Cluster_053" of
+    "vims/Cluster_053") has an even SHA-1. Fixed: the same on every run and machine."""
+    name = cluster.rsplit("/", 1)[-1]
     return int(hashlib.sha1(name.encode("utf-8")).hexdigest(), 16) % 2 == 0
 
 
 def cluster_halves(records: Sequence[Record]) -> tuple[list[Record], list[Record]]:
     """(dev half, held-out half) of clustered records, whole clusters on one side."""
-    dev = [r for r in records if in_dev_cluster(r.id)]
-    held = [r for r in records if not in_dev_cluster(r.id)]
+    dev = [r for r in records if in_dev_cluster(cluster_of(r.id))]
+    held = [r for r in records if not in_dev_cluster(cluster_of(r.id))]
     return dev, held
