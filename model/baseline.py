@@ -343,13 +343,12 @@ class BaselineModel:
         titles = [normalize(t) for t in (titles or [""] * len(texts))]
         texts = [normalize(t) for t in texts]
         analysed = [analysis_text(t, h) for t, h in zip(texts, titles)]
-        X = self.features.transform(analysed)
+        sentences = [split_sentences(t) for t in texts]
+        X, features = self.article_features(analysed, sentences, titles)
         type_proba = self.type_head.proba(X) if self.type_head is not None else None
         topic_proba = None
         if self.topics_head is not None:
             topic_proba = self.topics_head.proba(self.topics_head.design(X, analysed, type_proba))
-        sentences = [split_sentences(t) for t in texts]
-        features = self.summary_features(X, sentences, titles)
         return BaselineScores(texts, titles, type_proba, topic_proba, sentences,
                               [self.scorer.score(f) for f in features],
                               [furniture_mask(t, s) for t, s in zip(texts, sentences)])
@@ -372,14 +371,18 @@ class BaselineModel:
         params = self.keyword_params if top_k is None else replace(self.keyword_params, top_k=top_k)
         return extract_keywords(title, text, self.features.idf_lookup(), self.n_docs, params)
 
-    def summary_features(self, X: sp.csr_matrix, sentences: list[list[Sentence]], titles: list[str]) -> list[np.ndarray]:
-        """Sentence feature matrices for each article (one TF-IDF call for the whole batch)."""
-        flat = [s.text.lower() for doc in sentences for s in doc]
-        if not flat:
-            return [sentence_features([], np.zeros(0), np.zeros(0)) for _ in sentences]
-        S = self.features.transform(flat)
-        T = self.features.transform([t.lower() for t in titles])
-        owner = np.repeat(np.arange(len(sentences)), [len(doc) for doc in sentences])
+    def article_features(self, analysed: list[str], sentences: list[list[Sentence]],
+                         titles: list[str]) -> tuple[sp.csr_matrix, list[np.ndarray]]:
+        """The articles' TF-IDF rows (of ``analysis_text``) and each article's sentence feature
+        matrix, for a whole batch, each article's terms looked up once."""
+        pieces = [[title.lower()] + [s.text.lower() for s in doc] for title, doc in zip(titles, sentences)]
+        X, P = self.features.transform_with_parts(analysed, pieces)
+        # P holds, article after article, the headline's row and then its sentences' rows.
+        sizes = np.array([len(doc) for doc in sentences])
+        starts = np.concatenate([[0], np.cumsum(sizes + 1)[:-1]]).astype(np.int64)
+        T = P[starts]
+        S = P[np.delete(np.arange(P.shape[0]), starts)]
+        owner = np.repeat(np.arange(len(sentences)), sizes)
         # Row-wise dot products of L2-normalised rows = cosine similarities, all at once.
         doc_sim = np.asarray(S.multiply(X[owner]).sum(axis=1)).ravel()
         title_sim = np.asarray(S.multiply(T[owner]).sum(axis=1)).ravel()
@@ -388,7 +391,7 @@ class BaselineModel:
             end = pos + len(doc)
             out.append(sentence_features(doc, doc_sim[pos:end], title_sim[pos:end]))
             pos = end
-        return out
+        return X, out
 
     def types(self, proba: np.ndarray | None, n: int) -> list[TypePrediction]:
         return type_predictions(self.type_head.labels if self.type_head else [], proba, n)

@@ -327,9 +327,9 @@ def _summary_examples(model: BaselineModel, records: list[Record], oracle: bool 
             batch = chunk[start : start + SUMMARY_CHUNK]
             articles = [read_article(r.text, r.title) for _, r in batch]
             texts, titles = [a.body for a in articles], [a.title for a in articles]
-            X = model.features.transform([analysis_text(t, h) for t, h in zip(texts, titles)])
             sentences = [split_sentences(t) for t in texts]
-            for (i, r), s, f in zip(batch, sentences, model.summary_features(X, sentences, titles)):
+            _, features = model.article_features([analysis_text(t, h) for t, h in zip(texts, titles)], sentences, titles)
+            for (i, r), s, f in zip(batch, sentences, features):
                 if s:
                     out.append((i, s, f, greedy_oracle([x.text for x in s], r.summary) if oracle else None))
         return out
