@@ -57,12 +57,26 @@ def test_pieces_that_are_not_runs_of_the_article_are_counted_on_their_own():
     assert_same(P, features.transform(pieces))
 
 
-def test_other_analyzers_fall_back_to_transform():
+def test_other_analyzers_count_pieces_on_their_own():
     features = fitted(analyzer="char_wb", ngram_min=2, ngram_max=3)
     texts, parts = [analysis_text(CORPUS[0])], [["bộ giáo dục", "thí sinh"]]
     X, P = features.transform_with_parts(texts, parts)
     assert_same(X, features.transform(texts))
     assert_same(P, features.transform(parts[0]))
+
+
+ANALYZERS = [{}, {"ngram_max": 3}, {"ngram_min": 2, "ngram_max": 3}, {"analyzer": "char_wb", "ngram_min": 2, "ngram_max": 4},
+             {"analyzer": "char_wb", "ngram_min": 1, "ngram_max": 2}, {"analyzer": "char", "ngram_min": 2, "ngram_max": 3}]
+
+
+@pytest.mark.parametrize("params", ANALYZERS, ids=["word-1-2", "word-1-3", "word-2-3", "char_wb-2-4", "char_wb-1-2", "char"])
+def test_transform_is_scikit_learns_transform(params):
+    features = fitted(**params)
+    texts = [analysis_text(d) for d in CORPUS] + ["", "  a \t\t b\n\nc  ", "_ x_y 12 ẞ İ", "ô " * 50]
+    assert_same(features.transform(texts), features.vectorizer.transform(texts))
+    with pytest.raises(TypeError, match="list of texts"):
+        features.transform("one text")
+    assert features.transform([]).shape == (0, len(features.vocabulary))
 
 
 def test_parts_must_match_texts():
@@ -83,3 +97,23 @@ def test_generated_articles_read_once_equal_transform(title, sentences, breaks):
     X, P = features.transform_with_parts([analysed], [pieces])
     assert_same(X, features.transform([analysed]))
     assert_same(P, features.transform(pieces))
+
+
+@settings(max_examples=150, deadline=None)
+@given(texts=st.lists(st.lists(st.sampled_from(WORDS) | st.text(max_size=8), max_size=30).map(" ".join),
+                      min_size=1, max_size=4),
+       params=st.sampled_from(ANALYZERS))
+def test_generated_texts_transform_as_scikit_learn_does(texts, params):
+    features = fitted(**params)
+    assert_same(features.transform(texts), features.vectorizer.transform(texts))
+
+
+def test_the_word_cache_is_bounded_and_changes_nothing(monkeypatch):
+    import model.features as features_module
+
+    monkeypatch.setattr(features_module, "WORD_CACHE", 5)
+    features = fitted(analyzer="char_wb", ngram_min=2, ngram_max=4)
+    texts = [analysis_text(d) for d in CORPUS] + [" ".join(f"từ{i}" for i in range(200))]
+    for _ in range(2):  # the second pass reads words from a cache that was cleared on the way
+        assert_same(features.transform(texts), features.vectorizer.transform(texts))
+        assert 0 < len(features._word_ids) <= 5
