@@ -80,6 +80,46 @@ def most_common_first(terms: list[str], idf: np.ndarray) -> dict[str, int]:
     return dict(zip(fresh, order))
 
 
+def plain_analyzer(vectorizer: TfidfVectorizer) -> str | None:
+    """"word" or "char_wb" when the fast counting here reproduces ``vectorizer``'s analyzer
+    exactly (no preprocessing, the default tokenizer), else None."""
+    v = vectorizer
+    plain = (v.preprocessor is None and v.tokenizer is None and v.stop_words is None and not v.lowercase
+             and v.strip_accents is None and v.input == "content" and not v.binary)
+    return v.analyzer if plain and v.analyzer in ("word", "char_wb") else None
+
+
+def ngram_ids(tokens: list[str], lookup, ngram_min: int, ngram_max: int) -> list[list]:
+    """``lookup`` of each n-gram of ``tokens`` (a vocabulary's ``get``: None when not in it),
+    one list per n, n-gram j of each list starting at syllable j; n-grams joined as
+    scikit-learn joins them. ``map`` runs the loop in C: scikit-learn's is a Python
+    statement per n-gram."""
+    out = []
+    for n in range(ngram_min, ngram_max + 1):
+        grams = tokens if n == 1 else map(" ".join, zip(*(islice(tokens, k, None) for k in range(n))))
+        out.append(list(map(lookup, grams)))
+    return out
+
+
+def count_matrix(rows: list[list], n_columns: int, dtype) -> sp.csr_matrix:
+    """The count matrix ``CountVectorizer`` makes: row i counts the column ids in ``rows[i]``
+    (None: a term outside the vocabulary, not counted), indices sorted."""
+    indices: list[int] = []
+    counts: list[int] = []
+    indptr = [0]
+    for row in rows:
+        c = Counter(row)
+        c.pop(None, None)
+        indices.extend(c)
+        counts.extend(c.values())
+        indptr.append(len(indices))
+    index_type = np.int64 if max(indptr[-1], n_columns) > np.iinfo(np.int32).max else np.int32
+    X = sp.csr_matrix((np.asarray(counts, dtype=dtype), np.asarray(indices, dtype=index_type),
+                       np.asarray(indptr, dtype=index_type)), shape=(len(rows), n_columns))
+    X.sort_indices()
+    return X
+
+
 class TfidfFeatures:
     """A fitted TF-IDF transform: ``transform(texts) -> csr_matrix``."""
 
@@ -165,12 +205,7 @@ class TfidfFeatures:
         return self._weigh(doc_rows), self._weigh(part_rows)
 
     def _fast_kind(self) -> str | None:
-        """"word" or "char_wb" when the fast counting reproduces this vectorizer's analyzer
-        exactly (no preprocessing, the default tokenizer), else None."""
-        v = self.vectorizer
-        plain = (v.preprocessor is None and v.tokenizer is None and v.stop_words is None and not v.lowercase
-                 and v.strip_accents is None and v.input == "content" and not v.binary)
-        return v.analyzer if plain and v.analyzer in ("word", "char_wb") else None
+        return plain_analyzer(self.vectorizer)
 
     def _char_wb_ids(self, text: str) -> list[int]:
         """Vocabulary ids of scikit-learn's ``_char_wb_ngrams`` of ``text``: the character
@@ -199,30 +234,11 @@ class TfidfFeatures:
         return grams
 
     def _ngram_ids(self, tokens: list[str]) -> list[list[int | None]]:
-        """Vocabulary ids (None: not in it) of the n-grams of ``tokens``, one list per n,
-        n-gram j of each list starting at syllable j; n-grams joined as scikit-learn joins them."""
-        get = self.vocabulary.get
-        out = []
-        for n in range(self.params.ngram_min, self.params.ngram_max + 1):
-            grams = tokens if n == 1 else map(" ".join, zip(*(islice(tokens, k, None) for k in range(n))))
-            out.append(list(map(get, grams)))
-        return out
+        return ngram_ids(tokens, self.vocabulary.get, self.params.ngram_min, self.params.ngram_max)
 
     def _weigh(self, rows: list[list[int | None]]) -> sp.csr_matrix:
         """Count each row's ids into the matrix ``CountVectorizer`` makes, then tf-idf it."""
-        indices: list[int] = []
-        counts: list[int] = []
-        indptr = [0]
-        for row in rows:
-            c = Counter(row)
-            c.pop(None, None)
-            indices.extend(c)
-            counts.extend(c.values())
-            indptr.append(len(indices))
-        X = sp.csr_matrix((np.asarray(counts, dtype=self.vectorizer.dtype), np.asarray(indices, dtype=np.int32),
-                           np.asarray(indptr, dtype=np.int64 if indptr[-1] > np.iinfo(np.int32).max else np.int32)),
-                          shape=(len(rows), len(self.vocabulary)))
-        X.sort_indices()
+        X = count_matrix(rows, len(self.vocabulary), self.vectorizer.dtype)
         return self.vectorizer._tfidf.transform(X, copy=False)
 
     def idf_of(self, term: str) -> float | None:

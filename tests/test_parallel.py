@@ -1,0 +1,66 @@
+"""Training's parallel TF-IDF fit equals scikit-learn's, on one core or several."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+import training.parallel as parallel
+from model.features import TfidfParams, make_vectorizer
+from training.parallel import ParallelTfidfVectorizer
+
+SYLLABLES = ["giá", "vàng", "tăng", "bộ", "giáo", "dục", "thí", "sinh", "hà", "nội", "ô", "tô", "12", "_", "x_y"]
+
+
+def fit_both(texts: list[str], params: TfidfParams):
+    plain = make_vectorizer(params)
+    fast = ParallelTfidfVectorizer(**plain.get_params())
+    return plain, plain.fit_transform(texts), fast, fast.fit_transform(texts)
+
+
+def assert_same_fit(plain, A, fast, B) -> None:
+    assert fast.vocabulary_ == plain.vocabulary_
+    assert np.array_equal(fast.idf_, plain.idf_)
+    assert type(A) is type(B) and A.shape == B.shape
+    assert np.array_equal(A.indptr, B.indptr) and np.array_equal(A.indices, B.indices) and np.array_equal(A.data, B.data)
+
+
+PARAMS = [TfidfParams(min_df=1, max_df=1.0, max_features=None),
+          TfidfParams(min_df=2, max_df=0.5, max_features=20),
+          TfidfParams(ngram_max=3, min_df=1, max_df=0.9, max_features=None),
+          TfidfParams(analyzer="char_wb", ngram_min=2, ngram_max=4, min_df=1, max_df=1.0, max_features=None)]
+
+
+@pytest.mark.parametrize("params", PARAMS, ids=["word", "word-pruned", "word-1-3", "char_wb"])
+@pytest.mark.parametrize("forked", [False, True], ids=["one-process", "forked"])
+def test_parallel_fit_is_scikit_learns_fit(params, forked, monkeypatch):
+    if forked:  # chunks counted by forked workers and merged
+        monkeypatch.setattr(parallel, "MIN_PARALLEL_ITEMS", 4)
+        monkeypatch.setattr(parallel, "available_cores", lambda: 3)
+    rng = np.random.default_rng(0)
+    texts = [" ".join(rng.choice(SYLLABLES, size=rng.integers(0, 30))) for _ in range(60)]
+    assert_same_fit(*fit_both(texts, params))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(SYLLABLES) | st.text(max_size=6), max_size=25).map(" ".join),
+                min_size=1, max_size=12))
+def test_generated_corpora_fit_as_scikit_learn_fits(texts):
+    params = TfidfParams(min_df=1, max_df=1.0, max_features=None)
+    try:
+        expected = fit_both(texts, params)
+    except ValueError as error:  # nothing to count: the same error from both
+        with pytest.raises(ValueError, match="empty vocabulary"):
+            ParallelTfidfVectorizer(**make_vectorizer(params).get_params()).fit_transform(texts)
+        assert "empty vocabulary" in str(error)
+        return
+    assert_same_fit(*expected)
+
+
+def test_an_empty_corpus_fails_as_scikit_learn_does():
+    with pytest.raises(ValueError, match="empty vocabulary"):
+        TfidfVectorizer().fit(["", " "])
+    with pytest.raises(ValueError, match="empty vocabulary"):
+        ParallelTfidfVectorizer(**make_vectorizer(TfidfParams(min_df=1, max_df=1.0)).get_params()).fit(["", " "])
