@@ -1,6 +1,6 @@
 """The `--new-weight` default, chosen again on a fresh dev split (no test file is read).
 
-    python bench/retrain_dev.py [--home models/bench-registry-default] [--weights 5 10 20]
+    python bench/retrain_dev.py [--home models/bench-registry-default] [--weights 5 10 20] [--config FILE]
 
 The default (10) was first chosen by a rule written after the test files had been read. Here
 it is chosen on training data only, by a rule fixed before this script ran:
@@ -66,10 +66,11 @@ def main() -> int:
     parser.add_argument("--relabel-similar", action="store_true",
                         help="retrain with --relabel-similar (measured, not part of the rule's default)")
     parser.add_argument("--out", default=str(RESULTS / "retrain-dev.json"))
+    parser.add_argument("--config", help="training config of a registry made at --home (default: the default config)")
     args = parser.parse_args()
 
     new, dev, share = education_split()
-    template, _ = default_registry(Path(args.home))
+    template, _ = default_registry(Path(args.home), Path(args.config) if args.config else None)
     current = template.current()
     current_accuracy = current.config["metrics"]["holdout"]["type"]["accuracy"]
     report: dict = {"machine": machine(), "registry": args.home, "current": template.current_name(), "new_articles": len(new),

@@ -72,11 +72,13 @@ def new_data_files(scratch: Path) -> dict[str, Path]:
     return files
 
 
-def default_registry(home: Path) -> tuple[Registry, float | None]:
+def default_registry(home: Path, config_path: Path | None = None) -> tuple[Registry, float | None]:
+    """The registry at ``home``, first trained with ``config_path`` (default: the default config)
+    when it has no current model."""
     registry = Registry(home)
     if registry.current() is not None:
         return registry, None
-    config = load_config()
+    config = load_config(config_path)
     config.evaluate = []  # the test files are read below, once per reported model
     start = time.perf_counter()
     train(config, registry=registry)

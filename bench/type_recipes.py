@@ -227,6 +227,7 @@ def main() -> None:
         "shipped_e10": lambda: shipped(BaselineParams(type_epochs=10, type_current_folds=3)),
         "shipped_default": lambda: shipped(BaselineParams(type_epochs=10)),  # what default_config.json trains
         "shipped_crossfit": lambda: shipped(BaselineParams(type_epochs=10, type_crossfit=True)),
+        "shipped_current_head_current_era": lambda: shipped(BaselineParams(type_epochs=10, type_current_reads_archive=False)),
         "education_label": education,
         "routed_e10_stacked": lambda: routed(10, True),
         "routed_e10_single": lambda: routed(10, False),

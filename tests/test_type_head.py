@@ -145,10 +145,39 @@ def test_one_era_or_routing_off_gives_the_plain_head(two_eras):
     assert isinstance(fit_routed_type_head(X, records, replace(small_params(), type_era_routing=False)), TypeHead)
 
 
+def test_the_current_head_can_read_the_current_era_alone(two_eras, caplog):
+    from training.baseline import fit_routed_type_head
+
+    from conftest import BUSINESS, VOCAB
+    from training.data import Record
+
+    records, X, _ = two_eras
+    # Today's outlets also write "Đời sống" articles (here: business words), so the current
+    # era has every label of the archive.
+    part = records + [Record(id=f"recent/B-life-{i}", source="recent/B", type="Đời sống",
+                             text=" ".join(VOCAB[BUSINESS][(i + k) % 6] for k in range(3)) + " điện thoại thông minh")
+                      for i in range(10)]
+    features, Xp = TfidfFeatures.fit_transform([analysis_text(r.text, r.title) for r in part],
+                                               TfidfParams(min_df=1, max_df=1.0, max_features=None))
+    archive_only = [features.vocabulary[w] for w in ("máy", "nhắn", "đĩa", "mềm")]  # in archive articles alone
+    n = Xp.shape[1]
+    alone = fit_routed_type_head(Xp, part, replace(small_params(), type_current_reads_archive=False))
+    both = fit_routed_type_head(Xp, part, small_params())
+    assert not alone.current.coef[:, archive_only].any() and not alone.current.coef[:, n:][:, archive_only].any()
+    assert both.current.coef[:, archive_only].any()  # by default it reads the archive too
+    # the archive has a label the current era lacks: the current head must read the archive for it
+    with caplog.at_level("WARNING"):
+        fallback = fit_routed_type_head(X, records, replace(small_params(), type_current_reads_archive=False))
+    assert "the current era has no Đời sống article" in caplog.text
+    # "Đời sống" articles are all in the archive: a weight for it means the archive was read
+    assert fallback.current.coef[fallback.labels.index("Đời sống")].any()
+
+
 @pytest.mark.parametrize("change, match", [({"type_era_routing": 1}, "type_era_routing must be true or false"),
                                            ({"type_archive_sources": "vntc/"}, "type_archive_sources must be a list"),
                                            ({"type_archive_sources": [""]}, "type_archive_sources must be a list"),
-                                           ({"type_current_folds": 1}, "type_current_folds must be a whole number >= 2")])
+                                           ({"type_current_folds": 1}, "type_current_folds must be a whole number >= 2"),
+                                           ({"type_current_reads_archive": "no"}, "type_current_reads_archive must be true or false")])
 def test_bad_routing_settings_are_refused(change, match):
     with pytest.raises(ConfigError, match=match):
         replace(small_params(), **change)

@@ -239,8 +239,19 @@ def fit_routed_type_head(X: sp.csr_matrix, typed: list[Record], params: Baseline
     router = EraRouter(gate.coef_[0].astype(np.float32), float(gate.intercept_[0]))
     log.info("type head: %d archive and %d current articles", (~current).sum(), current.sum())
     archive = fit_type_head(X[~current], list(y[~current]), params, None if weight is None else weight[~current])
-    current_head = fit_type_head(router.with_short_block(X), list(y),
-                                 replace(params, calibration_folds=params.type_current_folds), weight)
+    # The current head answers for every label, so it reads the archive records too unless
+    # told not to, or when the current era lacks one of the archive's labels.
+    rows = np.arange(len(y))
+    if not params.type_current_reads_archive:
+        missing = set(y[~current]) - set(y[current])
+        if missing:
+            log.warning("type head: the current era has no %s article; the current head reads the archive too",
+                        ", ".join(sorted(missing)))
+        else:
+            rows = np.flatnonzero(current)
+    current_head = fit_type_head(router.with_short_block(X[rows]), list(y[rows]),
+                                 replace(params, calibration_folds=params.type_current_folds),
+                                 None if weight is None else weight[rows])
     return RoutedTypeHead(current_head.labels, archive, current_head, router)
 
 
