@@ -4,6 +4,8 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from model.text import normalize, split_sentences, stopwords, tokenize
 
@@ -66,6 +68,23 @@ def test_normalize_turns_nfd_into_nfc(word):
 def test_normalize_is_idempotent(text):
     once = normalize(text)
     assert normalize(once) == once
+
+
+def _glide_by_lookbehind(text: str) -> str:
+    """The tone-placement rule written as one look-behind pattern: the reference that the
+    faster form in model/text.py must equal."""
+    import re
+
+    from model.text import _GLIDE_MAP
+
+    pattern = re.compile(r"(?<![qQ])([oOuU][" + "".join(sorted({k[1] for k in _GLIDE_MAP})) + r"])(?!\w)")
+    return pattern.sub(lambda m: _GLIDE_MAP.get(m.group(1), m.group(1)), unicodedata.normalize("NFC", text))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="qQoOuUaAeEyY àáảãạèéẻẽẹỳýỷỹỵÀÁẢÃẠÈÉẺẼẸỲÝỶỸỴhH1_-.\n", max_size=40))
+def test_tone_placement_equals_the_lookbehind_rule(text):
+    assert normalize(text) == _glide_by_lookbehind(text)
 
 
 def test_normalize_folds_line_ends_and_invisible_spaces():
