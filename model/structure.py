@@ -1,5 +1,6 @@
 """What each line of a pasted news page is: body text, or page furniture an editor never
-quotes (photo captions, bylines, subheadings, "related articles" blocks, image file names),
+quotes (photo captions, bylines, subheadings, "related articles" blocks, image file names,
+match boxes and editors' notes),
 and the dateline or outlet tag that opens a lead ("(NTO)", "HÀ NỘI -", "(Dân trí) -").
 
 The rules read one line at a time, with its neighbours, the way a page is laid out; they were
@@ -15,7 +16,8 @@ import re
 import numpy as np
 
 BODY, CAPTION, BYLINE, HEADING, RELATED, FILENAME = "body", "caption", "byline", "heading", "related", "filename"
-FURNITURE = frozenset({CAPTION, BYLINE, HEADING, RELATED, FILENAME})
+BOX = "box"  # a match box ("Ghi bàn: …", "Đội hình:") or an editor's note ("*Tên nhân vật đã được thay đổi")
+FURNITURE = frozenset({CAPTION, BYLINE, HEADING, RELATED, FILENAME, BOX})
 MAX_CAPTION_WORDS = 45  # longer lines that end with a credit are body text quoting a source
 # Subheadings run to 20 words in Dân trí ("Học bổng toàn phần Đại học Bắc Kinh với ước mơ làm
 # giảng viên đại học"); a body paragraph without final punctuation is longer.
@@ -29,6 +31,11 @@ _CREDIT_RE = re.compile(r"(?:^|[\s.(\-–—|])\(?\s*(?:ảnh|nguồn|video|clip
 _CREDIT_ONLY_RE = re.compile(r"^\(?\s*(?:ảnh|hình)\s+(?:minh\s+họa|internet|tư\s+liệu)\s*\)?\s*\.?$", re.IGNORECASE)
 _RELATED_RE = re.compile(r"^\s*(?:>>+|»|xem\s+thêm|tin\s+liên\s+quan|bài\s+liên\s+quan|đọc\s+thêm|tin\s+cùng\s+chuyên\s+mục)"
                          r"\b", re.IGNORECASE)
+# Sports pages end with a box of facts, often marked "*"; stories about private people carry a note.
+_BOX_RE = re.compile(r"^\*?\s*(?:ghi bàn|dự đoán|đội hình(?: xuất phát| ra sân)?|thẻ đỏ|thẻ vàng|sân vận động|trọng tài)"
+                     r"\s*[:：]", re.IGNORECASE)
+_NOTE_RE = re.compile(r"^\*?\s*\(?\s*(?:tên|họ tên)\s+(?:các\s+|của\s+|những\s+)?"
+                      r"(?:nhân vật|bị hại|người|bệnh nhân|học sinh|trẻ|em|chị|anh)[^.]{0,60}thay đổi", re.IGNORECASE)
 _FILENAME_RE = re.compile(r"^\S*\.(?:jpe?g|png|gif|webp|bmp|svg)(?:\?\S*)?$", re.IGNORECASE)
 # Bylines: "Thanh Xuân", "NGUYỄN VĂN AN", "Theo VnExpress", "PV", "Hoàng Anh (Vietnam+)", "Nhóm PV".
 _SOURCE_RE = re.compile(r"^\(?\s*(?:theo|nguồn)\s+\S.{0,50}$", re.IGNORECASE)
@@ -62,6 +69,8 @@ def line_kinds(text: str) -> list[str]:
         related = False
         if _FILENAME_RE.match(line):
             kinds[i] = FILENAME
+        elif _BOX_RE.match(line) or _NOTE_RE.match(line):
+            kinds[i] = BOX
         elif n <= MAX_CAPTION_WORDS and (_CREDIT_RE.search(line) or _CREDIT_ONLY_RE.match(line)):
             kinds[i] = CAPTION
             # A caption broken over lines: the lines just above it that do not end a sentence.

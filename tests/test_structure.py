@@ -68,6 +68,33 @@ def test_dateline_is_left_out_of_the_lead(sentence, expected):
     assert strip_dateline(sentence) == expected
 
 
+@pytest.mark.parametrize("line", ["*Ghi bàn: Công Phượng 11', Lưu Tự Nhân 24'.", "* Ghi bàn: Seksan 60’ – Bounphachan 69’.",
+                                  "Dự đoán: Man City 2-2 Nottingham Forest.", "Đội hình xuất phát:", "Thẻ đỏ: Smalling (105')",
+                                  "Trọng tài: Pierluigi Collina (Italy)", "*Tên bệnh nhân đã được thay đổi",
+                                  "(Tên nhân vật được thay đổi theo yêu cầu)", "* Tên các nhân vật đã thay đổi"])
+def test_match_boxes_and_editors_notes_are_furniture(line):
+    from model.structure import BOX
+
+    assert line_kinds(f"{BODY_1}\n{line}\n{BODY_2}")[1] == BOX
+
+
+@pytest.mark.parametrize("line", ["Dự đoán của giới phân tích là giá vàng sẽ còn tăng trong tuần tới.",
+                                  "Đội hình của Việt Nam trong trận này có nhiều gương mặt mới.",
+                                  "Tên của dự án đã được thay đổi nhiều lần."])
+def test_body_sentences_that_start_like_a_box_stay_body(line):
+    assert line_kinds(f"{BODY_1}\n{line}\n{BODY_2}")[1] == BODY
+
+
+def test_a_match_box_is_never_the_draft():
+    from model.structure import furniture_mask
+
+    page = "*Ghi bàn: Gerson 62' - Valverde 55'.\n" + BODY_1 + "\n" + BODY_2
+    sentences = split_sentences(page)
+    furniture = furniture_mask(page, sentences)
+    summary = make_summary(sentences, np.where(furniture, 10.0, 0.0), SummaryParams(), furniture)
+    assert furniture[0] and "Ghi bàn" not in summary.text
+
+
 def test_the_draft_never_takes_furniture_and_drops_the_dateline():
     sentences = split_sentences(PAGE)
     from model.structure import furniture_mask
