@@ -30,7 +30,7 @@ from .summary import (
     select_sentences,
     sentence_features,
 )
-from .structure import DATELINE_RE, furniture_mask, strip_dateline
+from .structure import DATELINE_RE, draft_exclusions, strip_dateline
 from .text import Sentence, normalize, read_article, split_sentences
 
 KIND = "baseline"
@@ -252,7 +252,8 @@ class BaselineScores:
     topic_proba: np.ndarray | None  # [n, n_topics]
     sentences: list[list[Sentence]]
     sentence_scores: list[np.ndarray]
-    furniture: list[np.ndarray] | None = None  # per sentence: a caption, byline, subheading... (model/structure.py)
+    # per sentence: never a draft sentence (a caption, byline, subheading, a piece of a quote: model/structure.py)
+    furniture: list[np.ndarray] | None = None
 
 
 def choose_topics(proba: np.ndarray, thresholds: np.ndarray) -> list[list[int]]:
@@ -351,7 +352,7 @@ class BaselineModel:
             topic_proba = self.topics_head.proba(self.topics_head.design(X, analysed, type_proba))
         return BaselineScores(texts, titles, type_proba, topic_proba, sentences,
                               [self.scorer.score(f) for f in features],
-                              [furniture_mask(t, s) for t, s in zip(texts, sentences)])
+                              [draft_exclusions(t, s) for t, s in zip(texts, sentences)])
 
     def analyse(self, texts: list[str], titles: list[str] | None = None) -> list[Analysis]:
         s = self.scores(texts, titles)

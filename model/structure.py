@@ -111,3 +111,38 @@ def furniture_mask(text: str, sentences) -> np.ndarray:
     """True for each sentence of ``split_sentences(text)`` that lies on a furniture line."""
     kinds = line_kinds(text)
     return np.array([kinds[s.paragraph] in FURNITURE for s in sentences], dtype=bool)
+
+
+def quote_fragments(text: str, sentences) -> np.ndarray:
+    """True for each sentence of ``split_sentences(text)`` that starts or ends inside a
+    quotation: a piece of a quote of several sentences ('Họ cần gì ở mình?", Hoàng nói.'),
+    whose dangling quote mark reads as broken in a draft.
+
+    Quotes are followed within a paragraph: curly ones by depth, straight ones by parity. A
+    paragraph whose marks do not balance (a typo, a quote running on into the next paragraph)
+    is left alone.
+    """
+    out = np.zeros(len(sentences), dtype=bool)
+    paragraphs = text.split("\n")
+    starts = np.cumsum([0] + [len(p) + 1 for p in paragraphs])
+    for i, s in enumerate(sentences):
+        paragraph = paragraphs[s.paragraph]
+        if not _balanced(paragraph):
+            continue
+        base = int(starts[s.paragraph])
+        out[i] = _inside_quote(paragraph[: s.start - base]) or _inside_quote(paragraph[: s.end - base])
+    return out
+
+
+def _balanced(paragraph: str) -> bool:
+    return paragraph.count("“") == paragraph.count("”") and paragraph.count('"') % 2 == 0
+
+
+def _inside_quote(before: str) -> bool:
+    """Whether a quotation is open at the end of ``before`` (the start of its paragraph)."""
+    return before.count("“") > before.count("”") or before.count('"') % 2 == 1
+
+
+def draft_exclusions(text: str, sentences) -> np.ndarray:
+    """Sentences never offered as a draft sentence: page furniture and pieces of quotes."""
+    return furniture_mask(text, sentences) | quote_fragments(text, sentences)

@@ -110,6 +110,26 @@ def test_the_draft_never_takes_furniture_and_drops_the_dateline():
     assert make_summary(only, np.zeros(1), SummaryParams(), np.ones(1, bool)).sentences == [0]
 
 
+def test_pieces_of_a_quote_are_never_the_draft():
+    from model.structure import draft_exclusions, quote_fragments
+
+    text = ('Ông A phát biểu tại hội nghị tỉnh. "Tất cả đều hướng đến trẻ em. Nhà tù là nơi không phù hợp", ông nói.\n'
+            'Bà B nói: “Tôi vui. Rất vui”. Sau đó bà về nhà.\n'
+            'Một dòng lệch "chỉ có một dấu. Câu sau vẫn là thân bài.\n'
+            'Ông C nói: "Đây là một câu trọn vẹn." Rồi ông đi.')
+    sentences = split_sentences(text)
+    pieces = dict(zip((s.text for s in sentences), quote_fragments(text, sentences)))
+    assert pieces == {"Ông A phát biểu tại hội nghị tỉnh.": False, '"Tất cả đều hướng đến trẻ em.': True,
+                      'Nhà tù là nơi không phù hợp", ông nói.': True, "Bà B nói: “Tôi vui.": True, "Rất vui”.": True,
+                      "Sau đó bà về nhà.": False,
+                      'Một dòng lệch "chỉ có một dấu.': False, "Câu sau vẫn là thân bài.": False,  # unbalanced: left alone
+                      'Ông C nói: "Đây là một câu trọn vẹn."': False, "Rồi ông đi.": False}
+    excluded = draft_exclusions(text, sentences)
+    summary = make_summary(sentences, np.where(excluded, 10.0, 0.0), SummaryParams(max_words=60), excluded)
+    assert summary.sentences and not excluded[summary.sentences].any()
+    assert "Tất cả" not in summary.text and "Rất vui”" not in summary.text
+
+
 SEED = Path(__file__).resolve().parents[2] / "shared" / "examples" / "seed_article_ninhthuan.txt"
 
 
