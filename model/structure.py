@@ -120,27 +120,28 @@ def quote_fragments(text: str, sentences) -> np.ndarray:
 
     Quotes are followed within a paragraph: curly ones by depth, straight ones by parity. A
     paragraph whose marks do not balance (a typo, a quote running on into the next paragraph)
-    is left alone.
+    is left alone. One pass over the text: each character is counted once.
     """
     out = np.zeros(len(sentences), dtype=bool)
     paragraphs = text.split("\n")
-    starts = np.cumsum([0] + [len(p) + 1 for p in paragraphs])
+    starts = np.cumsum([0] + [len(p) + 1 for p in paragraphs]).tolist()
+    current, balanced, pos, depth, straight = -1, False, 0, 0, 0
     for i, s in enumerate(sentences):
-        paragraph = paragraphs[s.paragraph]
-        if not _balanced(paragraph):
+        if s.paragraph != current:  # sentences come in order: a new paragraph starts afresh
+            current, pos, depth, straight = s.paragraph, 0, 0, 0
+            paragraph = paragraphs[current]
+            balanced = paragraph.count("“") == paragraph.count("”") and paragraph.count('"') % 2 == 0
+        if not balanced:
             continue
-        base = int(starts[s.paragraph])
-        out[i] = _inside_quote(paragraph[: s.start - base]) or _inside_quote(paragraph[: s.end - base])
+        open_at = []
+        for stop in (s.start - starts[current], s.end - starts[current]):
+            piece = paragraph[pos:stop]
+            depth += piece.count("“") - piece.count("”")
+            straight += piece.count('"')
+            pos = max(pos, stop)
+            open_at.append(depth > 0 or straight % 2 == 1)
+        out[i] = any(open_at)
     return out
-
-
-def _balanced(paragraph: str) -> bool:
-    return paragraph.count("“") == paragraph.count("”") and paragraph.count('"') % 2 == 0
-
-
-def _inside_quote(before: str) -> bool:
-    """Whether a quotation is open at the end of ``before`` (the start of its paragraph)."""
-    return before.count("“") > before.count("”") or before.count('"') % 2 == 1
 
 
 def draft_exclusions(text: str, sentences) -> np.ndarray:

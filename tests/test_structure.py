@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from model.baseline import make_summary
 from model.structure import BODY, BYLINE, CAPTION, FILENAME, HEADING, RELATED, line_kinds, strip_dateline
@@ -128,6 +130,46 @@ def test_pieces_of_a_quote_are_never_the_draft():
     summary = make_summary(sentences, np.where(excluded, 10.0, 0.0), SummaryParams(max_words=60), excluded)
     assert summary.sentences and not excluded[summary.sentences].any()
     assert "Tất cả" not in summary.text and "Rất vui”" not in summary.text
+
+
+def _quote_fragments_by_prefix(text, sentences):
+    """The rule written plainly (quadratic: each sentence re-counts its paragraph so far)."""
+    paragraphs = text.split("\n")
+    starts = np.cumsum([0] + [len(p) + 1 for p in paragraphs])
+    out = []
+    for s in sentences:
+        p = paragraphs[s.paragraph]
+        if p.count("“") != p.count("”") or p.count('"') % 2:
+            out.append(False)
+            continue
+        def open_(before):
+            return before.count("“") > before.count("”") or before.count('"') % 2 == 1
+        base = int(starts[s.paragraph])
+        out.append(open_(p[: s.start - base]) or open_(p[: s.end - base]))
+    return np.array(out, dtype=bool)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["Ông nói", "“", "”", '"', ". ", "? ", "\n", "\n\n", " ", "Bà B", "vui", ".”", '."', ", ông nói. "]),
+                max_size=40).map("".join))
+def test_quote_fragments_follow_the_rule_in_one_pass(text):
+    from model.structure import quote_fragments
+
+    sentences = split_sentences(text)
+    np.testing.assert_array_equal(quote_fragments(text, sentences), _quote_fragments_by_prefix(text, sentences))
+
+
+def test_quote_fragments_of_a_full_size_paragraph_take_one_pass():
+    import time
+
+    from model.structure import quote_fragments
+
+    text = 'Câu "một. Hai" ba. ' * 20_000  # one paragraph of 40,000 sentences; re-counting it took minutes
+    sentences = split_sentences(text)
+    start = time.perf_counter()
+    flags = quote_fragments(text, sentences)
+    assert time.perf_counter() - start < 5.0  # about 0.06 s in one pass
+    assert flags.all() and len(flags) == 40_000
 
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "examples" / "seed_article_ninhthuan.txt"
