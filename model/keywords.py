@@ -132,6 +132,12 @@ NAME_PREFIXES = frozenset({
     "trước", "do", "cho", "về", "vào", "đến", "tới", "như", "nhưng", "nếu", "là", "thì", "mà", "bởi", "các",
     "những", "một", "hay", "hoặc", "cả", "giữa", "dưới", "trên",
 })
+# The honorifics among them. Capitalised before more capitalised syllables, one does not open a
+# lexicon word: "Ông Hoàng Duy Bình" is "Ông" + a name, not the lexicon's "ông hoàng" (prince).
+HONORIFICS = frozenset({"ông", "bà", "anh", "chị", "cô"})
+# Names that open with an honorific syllable, which is part of them: "Bà Rịa - Vũng Tàu" is a
+# province, not "Bà" + "Rịa". Places and streets of the news; pyvi's list has none of them.
+HONORIFIC_NAMES = frozenset({"bà rịa", "bà chiểu", "bà điểm", "bà đen", "bà nà", "bà triệu", "cô tô", "ông đốc"})
 
 
 # --- words ---------------------------------------------------------------------------
@@ -157,7 +163,8 @@ class Lexicon:
 @lru_cache(maxsize=1)
 def lexicon() -> Lexicon:
     raw = resources.files("model").joinpath("resources/lexicon_vi.txt").read_text("utf-8")
-    return Lexicon.of(line for line in raw.splitlines() if line.strip() and not line.startswith("#"))
+    return Lexicon.of([line for line in raw.splitlines() if line.strip() and not line.startswith("#")]
+                      + sorted(HONORIFIC_NAMES))
 
 
 def _lexicon_words(low: list[str], caps: list[bool], lex: Lexicon) -> list[int]:
@@ -178,7 +185,9 @@ def _lexicon_words(low: list[str], caps: list[bool], lex: Lexicon) -> list[int]:
             for k in range(2, min(longest, n - i) + 1):
                 key = f"{key} {low[i + k - 1]}"
                 if key in words_:
-                    if caps[i] or not any(caps[i + 1:i + k]):
+                    if (caps[i] or not any(caps[i + 1:i + k])) and not (
+                            caps[i] and low[i] in HONORIFICS and i + k < n and caps[i + k] and all(caps[i + 1:i + k])
+                            and key not in HONORIFIC_NAMES):
                         match = k
                 elif key not in prefixes:
                     break

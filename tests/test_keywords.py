@@ -57,6 +57,15 @@ def test_names_are_runs_of_capitalised_words_without_leading_stop_words_or_title
     assert words_of("ở Aa Bb Cc", max_name=3) == ["ở", "aa bb cc*"]
 
 
+def test_an_honorific_opens_no_lexicon_word_before_a_name_unless_it_is_part_of_the_name():
+    # "ông hoàng" (prince) is a lexicon word; before more capitalised syllables it is "Ông" + a name
+    assert words_of("Ông Hoàng Duy Bình cho biết") == ["ông", "hoàng duy bình*", "cho", "biết"]
+    assert words_of("ông hoàng của nhạc pop") == ["ông hoàng", "của", "nhạc", "pop"]
+    # a place whose name opens with an honorific syllable keeps it
+    assert words_of("đội Bà Rịa Vũng Tàu thua") == ["đội", "bà rịa vũng tàu*", "thua"]
+    assert words_of("tỉnh Bà Rịa - Vũng Tàu") == ["tỉnh", "bà rịa*", "-", "vũng tàu*"]
+
+
 def test_a_document_and_its_number_are_one_name_and_dates_are_numbers():
     assert words_of("thực hiện Chỉ thị số 05-CT/TW của Bộ Chính trị") == [
         "thực hiện", "chỉ thị số 05-ct/tw*", "của", "bộ chính trị*"]
