@@ -75,11 +75,11 @@ _RARITY, _COHESION = FEATURES.index("rarity"), FEATURES.index("cohesion")
 # dev half of the ViMs clusters with the default baseline's corpus statistics); "bias" is the
 # intercept.
 WEIGHTS: dict[str, float] = {
-    "bias": -4.856, "log_count": 0.555, "in_headline": 1.802, "early": -0.096, "in_lead": 0.608,
-    "not_in_body": 0.446, "once": -0.792, "rarity": 0.876, "name": -0.47, "name_syllables": 0.366,
-    "lexicon_word": -1.166, "single": -1.541, "single_common": -1.234, "two_words": -0.397,
-    "three_words": 0.0, "syllables": 0.717, "cohesion": 1.231, "word_and_name": -0.083,
-    "digits": -0.345,
+    "bias": -4.864, "log_count": 0.558, "in_headline": 1.792, "early": -0.085, "in_lead": 0.609,
+    "not_in_body": 0.465, "once": -0.807, "rarity": 0.952, "name": -0.489, "name_syllables": 0.37,
+    "lexicon_word": -1.178, "single": -1.559, "single_common": -1.245, "two_words": -0.426,
+    "three_words": 0.0, "syllables": 0.708, "cohesion": 1.21, "word_and_name": -0.069,
+    "digits": -0.339,
 }
 # Keyword settings of bundles saved before the lexicon (syllable n-grams): ignored on load.
 RETIRED = frozenset({"max_ngram", "title_weight", "proper_name_boost", "unigram_quality", "cohesion_power",
@@ -273,7 +273,9 @@ def split_words(segment: str, lex: Lexicon, max_name: int = 6) -> tuple[list[str
         while j < n and caps[starts[j]]:
             j += 1
         a = i
-        while a < j - 1 and words[a] in NAME_PREFIXES:  # "Bà Thái Anh Văn", "Theo Bộ Y tế"
+        # "Bà Thái Anh Văn", "Theo Bộ Y tế"; and a connective of several syllables opening the
+        # sentence, never the start of a name: "Đồng thời Luật quy định", "Tuy nhiên Bộ Y tế"
+        while a < j - 1 and (words[a] in NAME_PREFIXES or " " in words[a] and words[a] in _stopwords()):
             a += 1
         # a title written as a word before a name of capitalised syllables: "Thủ tướng Nguyễn Xuân Phúc"
         b = a

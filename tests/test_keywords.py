@@ -66,6 +66,12 @@ def test_an_honorific_opens_no_lexicon_word_before_a_name_unless_it_is_part_of_t
     assert words_of("tỉnh Bà Rịa - Vũng Tàu") == ["tỉnh", "bà rịa*", "-", "vũng tàu*"]
 
 
+def test_a_connective_opening_the_sentence_is_not_part_of_the_name_after_it():
+    assert words_of("Đồng thời Luật quy định") == ["đồng thời", "luật*", "quy định"]
+    assert words_of("Tuy nhiên Bộ Y tế cho biết") == ["tuy nhiên", "bộ y tế*", "cho", "biết"]
+    assert words_of("Cần Thơ và An Giang") == ["cần thơ*", "và", "an giang*"]  # one-syllable stop words stay
+
+
 def test_a_document_and_its_number_are_one_name_and_dates_are_numbers():
     assert words_of("thực hiện Chỉ thị số 05-CT/TW của Bộ Chính trị") == [
         "thực hiện", "chỉ thị số 05-ct/tw*", "của", "bộ chính trị*"]
