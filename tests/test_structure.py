@@ -172,6 +172,18 @@ def test_quote_fragments_of_a_full_size_paragraph_take_one_pass():
     assert flags.all() and len(flags) == 40_000
 
 
+def test_a_long_run_of_capitals_on_the_last_line_is_read_in_linear_time():
+    """The byline pattern could cut such a run into five name words in O(n^4) ways (found by
+    tests/test_fuzz.py): a 30,000-character last line took longer than CI waits."""
+    import time
+
+    for tail in ("Á" * 30_000 + "x1", "AB" * 15_000 + "1", "A" * 30_000 + " (x"):
+        start = time.perf_counter()
+        line_kinds(f"{BODY_1}\n{BODY_2}\n{tail}")
+        assert time.perf_counter() - start < 5.0  # about 3 ms; it was hours
+    assert line_kinds(f"{BODY_1}\n{BODY_2}\nNGUYỄN VĂN AN")[2] == BYLINE
+
+
 SEED = Path(__file__).resolve().parents[2] / "shared" / "examples" / "seed_article_ninhthuan.txt"
 
 
