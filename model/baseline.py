@@ -253,7 +253,7 @@ class BaselineScores:
     sentences: list[list[Sentence]]
     sentence_scores: list[np.ndarray]
     # per sentence: never a draft sentence (a caption, byline, subheading, a piece of a quote: model/structure.py)
-    furniture: list[np.ndarray] | None = None
+    excluded: list[np.ndarray] | None = None
 
 
 def choose_topics(proba: np.ndarray, thresholds: np.ndarray) -> list[list[int]]:
@@ -282,17 +282,18 @@ def topic_predictions(labels: list[str], proba: np.ndarray, chosen: list[list[in
 
 
 def make_summary(sentences: list[Sentence], scores: np.ndarray, params: SummaryParams,
-                 furniture: np.ndarray | None = None) -> Summary:
-    """The draft: the best sentences within the budget, never page furniture (captions,
-    bylines, subheadings; unless the article has nothing else), the lead's dateline left out."""
-    lead = 0  # the first sentence that is not furniture: the one a dateline opens
-    if furniture is not None and furniture.any() and not furniture.all():
-        scores = np.where(furniture, -np.inf, scores)
-        lead = int(np.argmin(furniture))
+                 excluded: np.ndarray | None = None) -> Summary:
+    """The draft: the best sentences within the budget, never an ``excluded`` one (page
+    furniture: captions, bylines, subheadings; pieces of quotes; unless the article has nothing
+    else), the lead's dateline left out."""
+    lead = 0  # the first sentence not excluded: the one a dateline opens
+    if excluded is not None and excluded.any() and not excluded.all():
+        scores = np.where(excluded, -np.inf, scores)
+        lead = int(np.argmin(excluded))
     if sentences and DATELINE_RE.match(sentences[lead].text):
         # A page whose lead opens with its dateline ("(NTO) Ngày 26-9, ..."): the newsroom's
         # own summary. The draft is that lead, its first sentences within the budget.
-        chosen = lead_sentences(sentences, lead, params, furniture)
+        chosen = lead_sentences(sentences, lead, params, excluded)
     else:
         chosen = select_sentences(sentences, scores, params)
     return Summary(" ".join(strip_dateline(sentences[j].text) if j == lead else sentences[j].text for j in chosen),
@@ -300,14 +301,14 @@ def make_summary(sentences: list[Sentence], scores: np.ndarray, params: SummaryP
 
 
 def lead_sentences(sentences: list[Sentence], lead: int, params: SummaryParams,
-                   furniture: np.ndarray | None = None) -> list[int]:
+                   excluded: np.ndarray | None = None) -> list[int]:
     """The lead paragraph's sentences from ``lead`` on, in order, within the word budget (at least one)."""
     chosen: list[int] = []
     words = 0
     for i in range(lead, len(sentences)):
         if sentences[i].paragraph != sentences[lead].paragraph or len(chosen) >= params.max_sentences:
             break
-        if furniture is not None and furniture[i]:
+        if excluded is not None and excluded[i]:
             continue
         n = len(sentences[i].text.split())
         if chosen and words + n > params.max_words:
@@ -363,7 +364,7 @@ class BaselineModel:
                 type=types[i],
                 topics=topics[i],
                 keywords=self.keywords(s.titles[i], s.texts[i]),
-                summary=make_summary(s.sentences[i], s.sentence_scores[i], self.summary_params, s.furniture[i]),
+                summary=make_summary(s.sentences[i], s.sentence_scores[i], self.summary_params, s.excluded[i]),
             )
             for i in range(len(s.texts))
         ]

@@ -161,7 +161,7 @@ class TfidfFeatures:
             raise TypeError("transform takes a list of texts, not one str")
         if len(texts) == 0:  # scikit-learn refuses an empty batch; an empty matrix is the answer
             return sp.csr_matrix((0, len(self.vocabulary)), dtype=self.vectorizer.dtype)
-        kind = self._fast_kind()
+        kind = plain_analyzer(self.vectorizer)
         if kind == "word":
             tokenize = self.vectorizer.build_tokenizer()
             return self._weigh([[i for grams in self._ngram_ids(tokenize(t)) for i in grams] for t in texts])
@@ -181,7 +181,7 @@ class TfidfFeatures:
         """
         if len(parts) != len(texts):
             raise ValueError(f"{len(texts)} texts but parts for {len(parts)}")
-        if self._fast_kind() != "word" or not texts:
+        if plain_analyzer(self.vectorizer) != "word" or not texts:
             flat = [p for pieces in parts for p in pieces]
             return self.transform(texts), self.transform(flat)
         tokenize = self.vectorizer.build_tokenizer()
@@ -203,9 +203,6 @@ class TfidfFeatures:
                 else:
                     part_rows.append([i for grams in self._ngram_ids(piece_tokens) for i in grams])
         return self._weigh(doc_rows), self._weigh(part_rows)
-
-    def _fast_kind(self) -> str | None:
-        return plain_analyzer(self.vectorizer)
 
     def _char_wb_ids(self, text: str) -> list[int]:
         """Vocabulary ids of scikit-learn's ``_char_wb_ngrams`` of ``text``: the character

@@ -174,6 +174,13 @@ def lexicon() -> Lexicon:
                       + sorted(HONORIFIC_NAMES))
 
 
+def _honorific_before_name(low: list[str], caps: list[bool], i: int, k: int, key: str) -> bool:
+    """Whether the lexicon word ``key`` (syllables i..i+k-1) is a capitalised honorific and the
+    start of a name that runs on past it: "Ông Hoàng Duy Bình", not "ông hoàng" (prince)."""
+    return (caps[i] and low[i] in HONORIFICS and i + k < len(low) and caps[i + k] and all(caps[i + 1:i + k])
+            and key not in HONORIFIC_NAMES)
+
+
 def _lexicon_words(low: list[str], caps: list[bool], lex: Lexicon) -> list[int]:
     """Where each word of a run of syllables ends: the longest lexicon entry that starts there,
     else one syllable. A lower-case word does not run on into a capitalised syllable
@@ -192,9 +199,7 @@ def _lexicon_words(low: list[str], caps: list[bool], lex: Lexicon) -> list[int]:
             for k in range(2, min(longest, n - i) + 1):
                 key = f"{key} {low[i + k - 1]}"
                 if key in words_:
-                    if (caps[i] or not any(caps[i + 1:i + k])) and not (
-                            caps[i] and low[i] in HONORIFICS and i + k < n and caps[i + k] and all(caps[i + 1:i + k])
-                            and key not in HONORIFIC_NAMES):
+                    if (caps[i] or not any(caps[i + 1:i + k])) and not _honorific_before_name(low, caps, i, k, key):
                         match = k
                 elif key not in prefixes:
                     break

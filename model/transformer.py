@@ -165,7 +165,7 @@ class TransformerModel:
                 type=types[i],
                 topics=topics[i],
                 keywords=self.keywords(base.titles[i], base.texts[i], enc[i]),
-                summary=make_summary(base.sentences[i], scores, self.baseline.summary_params, base.furniture[i]),
+                summary=make_summary(base.sentences[i], scores, self.baseline.summary_params, base.excluded[i]),
             ))
         return out
 
