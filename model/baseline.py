@@ -117,6 +117,12 @@ class RoutedTypeHead:
     current: TypeHead  # reads router.with_short_block(X): 2 x n_features
     router: EraRouter
 
+    def __post_init__(self) -> None:
+        self._archive_columns = [self.labels.index(label) for label in self.archive.labels]
+        # Labels the archive never had (a label a retrain added, such as "Giáo dục"): the
+        # archive head cannot say them, so the current head says how likely they are.
+        self._new_columns = [i for i, label in enumerate(self.labels) if label not in self.archive.labels]
+
     def proba(self, X: sp.csr_matrix) -> np.ndarray:
         current = self.router.is_current(X)
         # float32 like TypeHead.proba: a float64 block would make the topics head convert its
@@ -125,8 +131,16 @@ class RoutedTypeHead:
         if current.any():
             out[current] = self._current_proba(X[current])
         if not current.all():
-            columns = [self.labels.index(label) for label in self.archive.labels]
-            out[np.ix_(~current, columns)] = self.archive.proba(X[~current])
+            archive = self.archive.proba(X[~current])
+            if self._new_columns:
+                # The router tells eras apart, not topics: an education article of 2024 may
+                # read like VNTC (a quarter of them did), where the archive head can only file
+                # it under an old label. P(new label) is the current head's; the archive head
+                # shares the rest among the labels it knows.
+                new = self._current_proba(X[~current])[:, self._new_columns]
+                archive = archive * (1.0 - new.sum(axis=1, keepdims=True))
+                out[np.ix_(~current, self._new_columns)] = new
+            out[np.ix_(~current, self._archive_columns)] = archive
         return out
 
     def _current_proba(self, X: sp.csr_matrix) -> np.ndarray:
@@ -139,10 +153,11 @@ class RoutedTypeHead:
         return _softmax(scores @ h.calib_coef.T + h.calib_intercept)
 
     def term_weights(self, X: sp.csr_matrix, label: str) -> np.ndarray:
-        if not self.router.is_current(X)[0]:
+        if not self.router.is_current(X)[0] and label in self.archive.labels:
             return self.archive.term_weights(X, label)
         if label not in self.labels:
             return np.zeros(X.shape[1], np.float32)
+        # A current-era article, or a label only the current head knows (see proba).
         n, w = X.shape[1], self.current.coef[self.labels.index(label)]
         return w[:n] + w[n:] if self.router.is_short(X)[0] else w[:n]
 
