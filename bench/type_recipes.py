@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sklearn.linear_model import SGDClassifier  # noqa: E402
 
-from model.features import TfidfFeatures, TfidfParams, analysis_text  # noqa: E402
+from model.features import TfidfFeatures, TfidfParams, analysis_text, lead_text  # noqa: E402
 from model.paths import data_dir  # noqa: E402
 from training.baseline import fit_routed_type_head, fit_type_head  # noqa: E402
 from training.config import BaselineParams  # noqa: E402
@@ -221,7 +221,60 @@ def main() -> None:
             res[f"soft_shift_{shift}"] = score(np.array(head.labels)[np.argmax(w * cur + (1 - w) * arch, 1)], dev)
         return res
 
+    shipped_head: dict = {}
+
+    def extra_block(kind: str, weight: float):
+        # The shipped routed head, whose current head also reads one more block of features:
+        # "char_short": character 2-4-grams of the headline + lead, for short inputs only
+        # (the topics head's kind of features, fitted on the short training articles);
+        # "title": the headline's own word features, for every article.
+        X, Xd = features(base)
+        fit_records = vntc_fit + recent_fit
+        params = BaselineParams(type_epochs=10)
+        if "head" not in shipped_head:
+            shipped_head["head"] = fit_routed_type_head(X, fit_records, params)
+        head = shipped_head["head"]
+        t = time.perf_counter()
+        if kind == "char_short":
+            views = [lead_text(analysis_text(r.text, r.title)) for r in fit_records]
+            views_d = [lead_text(analysis_text(r.text, r.title)) for r in dev]
+            short_fit = head.router.is_short(X)
+            char_params = TfidfParams(analyzer="char_wb", ngram_min=2, ngram_max=4, min_df=2, max_df=1.0,
+                                      max_features=300_000)
+            cf, _ = TfidfFeatures.fit_transform([v for v, s_ in zip(views, short_fit) if s_], char_params)
+            B = sp.diags(short_fit.astype(np.float32)) @ cf.transform(views)
+            Bd = sp.diags(head.router.is_short(Xd).astype(np.float32)) @ cf.transform(views_d)
+        elif kind == "title_main":  # the headline's row in the articles' own vocabulary: free at answer time
+            if "features" not in shipped_head:
+                shipped_head["features"], _ = TfidfFeatures.fit_transform(
+                    [analysis_text(r.text, r.title) for r in fit_records], base)
+            feats = shipped_head["features"]
+            B = feats.transform([(r.title or "").lower() for r in fit_records])
+            Bd = feats.transform([(r.title or "").lower() for r in dev])
+        else:
+            tf, _ = TfidfFeatures.fit_transform([(r.title or "").lower() for r in fit_records],
+                                                TfidfParams(min_df=2, max_df=0.5, max_features=200_000))
+            B, Bd = tf.transform([(r.title or "").lower() for r in fit_records]), tf.transform([(r.title or "").lower() for r in dev])
+        design = sp.hstack([head.router.with_short_block(X), weight * B], format="csr")
+        design_d = sp.hstack([head.router.with_short_block(Xd), weight * Bd], format="csr")
+        current = fit_type_head(design, [r.type for r in fit_records],
+                                replace(params, calibration_folds=params.type_current_folds))
+        proba = np.zeros((Xd.shape[0], len(head.labels)))
+        route = head.router.is_current(Xd)
+        proba[route] = current.proba(design_d[route])
+        proba[np.ix_(~route, [head.labels.index(l) for l in head.archive.labels])] = head.archive.proba(Xd[~route])
+        res = {"fit_s": round(time.perf_counter() - t, 1), "extra_terms": B.shape[1]}
+        res["routed"] = score(np.array(head.labels)[np.argmax(proba, 1)], dev)
+        res["shipped_same_run"] = score(np.array(head.labels)[np.argmax(head.proba(Xd), 1)], dev)
+        return res
+
     recipes = {
+        "current_char_short_w0.5": lambda: extra_block("char_short", 0.5),
+        "current_char_short_w1": lambda: extra_block("char_short", 1.0),
+        "current_title_block_w0.5": lambda: extra_block("title", 0.5),
+        "current_title_main_w0.5": lambda: extra_block("title_main", 0.5),
+        "current_title_main_w1": lambda: extra_block("title_main", 1.0),
+        "current_title_main_w0.25": lambda: extra_block("title_main", 0.25),
         "shipped_routed_two_heads": lambda: shipped(BaselineParams()),
         "shipped_e10_folds2": lambda: shipped(BaselineParams(type_epochs=10, calibration_folds=2)),
         "shipped_e10": lambda: shipped(BaselineParams(type_epochs=10, type_current_folds=3)),
