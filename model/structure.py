@@ -12,7 +12,6 @@ line as before (nothing was measured to gain from reading them differently).
 from __future__ import annotations
 
 import re
-from collections import Counter
 
 import numpy as np
 
@@ -44,7 +43,6 @@ _SOURCE_RE = re.compile(r"^\(?\s*(?:theo|nguồn)\s+\S.{0,50}$", re.IGNORECASE)
 # could be cut into five words in O(n^4) ways before failing (found by tests/test_fuzz.py).
 _NAME_RE = re.compile(rf"^(?:[{_UPPER}][^\s\d]*(?:\s+|$)){{1,5}}(?:\([^)]{{1,30}}\))?\.?$")
 _TERMINAL = tuple(".!?…:;\"”'’)")
-_CLOSING = " \"”'’)"  # what may follow a sentence's final mark
 # A dateline or outlet tag before the lead: "(NTO) ", "(Dân trí) - ", "HÀ NỘI - ", "TP HCM – ".
 DATELINE_RE = re.compile(rf"^\s*(?:\((?=[^)]{{1,40}}\))[^)]+\)\s*(?:[-–—:]\s*)?|[{_UPPER}][{_UPPER}. ]{{1,24}}\s[-–—]\s+)")
 
@@ -148,18 +146,6 @@ def quote_fragments(text: str, sentences) -> np.ndarray:
     return out
 
 
-def question_lines(text: str, sentences) -> np.ndarray:
-    """True for each sentence that is a line of its own, short, and a question: a subheading
-    written as a question ("50.000 USD hay 100 triệu đồng?") or an interviewer's question
-    ("- Điều gì khiến chị nhận lời tham gia chương trình?"). Neither is a draft sentence,
-    and the subheading rule of ``line_kinds`` (no final punctuation) cannot see them."""
-    lines = text.split("\n")
-    per_line = Counter(s.paragraph for s in sentences)
-    return np.array([per_line[s.paragraph] == 1 and s.text.rstrip(_CLOSING).endswith("?")
-                     and words(lines[s.paragraph]) <= MAX_HEADING_WORDS for s in sentences], dtype=bool)
-
-
 def draft_exclusions(text: str, sentences) -> np.ndarray:
-    """Sentences never offered as a draft sentence: page furniture, pieces of quotes and
-    questions on a line of their own."""
-    return furniture_mask(text, sentences) | quote_fragments(text, sentences) | question_lines(text, sentences)
+    """Sentences never offered as a draft sentence: page furniture and pieces of quotes."""
+    return furniture_mask(text, sentences) | quote_fragments(text, sentences)

@@ -132,27 +132,6 @@ def test_pieces_of_a_quote_are_never_the_draft():
     assert "Tất cả" not in summary.text and "Rất vui”" not in summary.text
 
 
-def test_a_question_on_a_line_of_its_own_is_never_the_draft():
-    """A subheading written as a question and an interviewer's question; a question inside a
-    paragraph of the body stays a candidate."""
-    from model.structure import draft_exclusions, question_lines
-
-    text = ("Tòa án tỉnh xét xử vụ lừa đảo chiếm đoạt tài sản. Bị cáo khai nhận toàn bộ hành vi.\n"
-            "50.000 USD hay 100 triệu đồng?\n"
-            "Theo cáo trạng, bị cáo nhận 50.000 USD. Vậy số tiền còn lại đi đâu?\n"
-            "- Điều gì khiến chị nhận lời tham gia chương trình?\n"
-            "Tôi thích thử thách mới.")
-    sentences = split_sentences(text)
-    flags = dict(zip((s.text for s in sentences), question_lines(text, sentences)))
-    assert flags == {"Tòa án tỉnh xét xử vụ lừa đảo chiếm đoạt tài sản.": False,
-                     "Bị cáo khai nhận toàn bộ hành vi.": False, "50.000 USD hay 100 triệu đồng?": True,
-                     "Theo cáo trạng, bị cáo nhận 50.000 USD.": False, "Vậy số tiền còn lại đi đâu?": False,
-                     "- Điều gì khiến chị nhận lời tham gia chương trình?": True, "Tôi thích thử thách mới.": False}
-    excluded = draft_exclusions(text, sentences)
-    summary = make_summary(sentences, np.where(excluded, 10.0, 0.0), SummaryParams(max_words=60), excluded)
-    assert summary.sentences and "USD hay" not in summary.text and "Điều gì" not in summary.text
-
-
 def _quote_fragments_by_prefix(text, sentences):
     """The rule written plainly (quadratic: each sentence re-counts its paragraph so far)."""
     paragraphs = text.split("\n")
