@@ -266,6 +266,16 @@ def main() -> None:
         res = {"fit_s": round(time.perf_counter() - t, 1), "extra_terms": B.shape[1]}
         res["routed"] = score(np.array(head.labels)[np.argmax(proba, 1)], dev)
         res["shipped_same_run"] = score(np.array(head.labels)[np.argmax(head.proba(Xd), 1)], dev)
+        # Paired: the same dev articles, right under one and wrong under the other (95% bootstrap).
+        truth = np.array([r.type for r in dev])
+        recent = np.array([group(r) != "vntc" for r in dev])
+        a = (np.array(head.labels)[np.argmax(head.proba(Xd), 1)] == truth)[recent]
+        b = (np.array(head.labels)[np.argmax(proba, 1)] == truth)[recent]
+        rng = np.random.default_rng(0)
+        diffs = [(b[i] .mean() - a[i].mean()) for i in (rng.integers(0, len(a), len(a)) for _ in range(2000))]
+        res["recent_paired"] = {"gain": round(float(b.mean() - a.mean()), 4),
+                                "ci": [round(float(np.percentile(diffs, 2.5)), 4), round(float(np.percentile(diffs, 97.5)), 4)],
+                                "only_candidate_right": int((b & ~a).sum()), "only_shipped_right": int((a & ~b).sum())}
         return res
 
     recipes = {
