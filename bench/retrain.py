@@ -161,8 +161,8 @@ def main() -> int:
     parser.add_argument("--skip-kill", action="store_true")
     parser.add_argument("--skip-timing", action="store_true")
     parser.add_argument("--education", action="store_true", help="run the learning experiment (part 3)")
-    parser.add_argument("--weights", type=float, nargs="+", default=[1.0, 5.0, 20.0],
-                        help="new-weight values to choose from in part 3")
+    parser.add_argument("--weights", type=lambda v: None if v == "auto" else float(v), nargs="+", default=[1.0, 5.0, 20.0],
+                        help="new-weight values to choose from in part 3 ('auto': the retrain's default)")
     parser.add_argument("--skip-shuffled", action="store_true", help="part 3 without the shuffled-labels retrain")
     parser.add_argument("--sizes", type=int, nargs="+", default=[50, 200, 1000], help="part 3: how many new articles "
                         "(200 is always run: it chooses the weight)")

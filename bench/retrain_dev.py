@@ -43,11 +43,13 @@ from training.data import read_records  # noqa: E402
 ACCURACY_SLACK = 0.005
 
 
-def education_split() -> tuple[list, list, float]:
-    """(the 200 new articles, the fresh dev articles, education's share of recent/train)."""
+def education_split(size: int = 200) -> tuple[list, list, float]:
+    """(the ``size`` new articles, the fresh dev articles, education's share of recent/train)."""
+    if not 0 < size <= max(SIZES):
+        raise SystemExit(f"--size must be in 1..{max(SIZES)}: the dev articles are those outside every sample")
     records = read_records(data_dir() / "recent/train.jsonl.gz")
     education = education_articles(records)  # in the order bench/retrain_learning.py draws its samples from
-    return education[:200], education[max(SIZES):], len(education) / len(records)
+    return education[:size], education[max(SIZES):], len(education) / len(records)
 
 
 def dev_recall(predictor: Predictor, dev: list) -> dict:
@@ -66,10 +68,12 @@ def main() -> int:
     parser.add_argument("--relabel-similar", action="store_true",
                         help="retrain with --relabel-similar (measured, not part of the rule's default)")
     parser.add_argument("--out", default=str(RESULTS / "retrain-dev.json"))
+    parser.add_argument("--size", type=int, default=200, help="how many new education articles (the samples of "
+                        "bench/retrain_learning.py: 50, 200 or 1000; default 200)")
     parser.add_argument("--config", help="training config of a registry made at --home (default: the default config)")
     args = parser.parse_args()
 
-    new, dev, share = education_split()
+    new, dev, share = education_split(args.size)
     template, _ = default_registry(Path(args.home), Path(args.config) if args.config else None)
     current = template.current()
     current_accuracy = current.config["metrics"]["holdout"]["type"]["accuracy"]
@@ -78,9 +82,10 @@ def main() -> int:
                     "runs": {}}
     scratch = Path(tempfile.mkdtemp(prefix="newslens-retrain-dev-"))
     try:
-        data = write_jsonl(scratch / "education-200.jsonl", new)
+        name = f"education-{len(new)}"
+        data = write_jsonl(scratch / f"{name}.jsonl", new)
         for w in args.weights:
-            info, path = run_retrain(template, scratch, "education-200", data, w, args.relabel_similar)
+            info, path = run_retrain(template, scratch, name, data, w, args.relabel_similar)
             d = info["dev"]
             fa = d["holdout_false_alarms"] / max(d["holdout_typed"], 1)
             row = {**dev_recall(Predictor.load(path), dev), "relabel_similar": args.relabel_similar,

@@ -85,9 +85,10 @@ def default_registry(home: Path, config_path: Path | None = None) -> tuple[Regis
     return registry, time.perf_counter() - start
 
 
-def run_retrain(template: Registry, scratch: Path, name: str, data: Path, weight: float,
+def run_retrain(template: Registry, scratch: Path, name: str, data: Path, weight: float | None,
                 relabel_similar: bool = False) -> tuple[dict, Path]:
-    home = scratch / f"registry-{name}-w{weight:g}{'-relabel' if relabel_similar else ''}"
+    """``weight``: the retrain's --new-weight; None for its default (``auto_new_weight``)."""
+    home = scratch / f"registry-{name}-w{weight_name(weight)}{'-relabel' if relabel_similar else ''}"
     shutil.rmtree(home, ignore_errors=True)
     shutil.copytree(template.home, home)
     start = time.perf_counter()
@@ -146,7 +147,14 @@ def test_scores(predictor: Predictor, recent: list, vntc: list) -> dict:
     return out
 
 
-def education_experiment(home: Path, weights: list[float], sizes: tuple[int, ...] = SIZES, shuffled: bool = True) -> dict:
+def weight_name(weight: float | None) -> str:
+    return "auto" if weight is None else f"{weight:g}"
+
+
+def education_experiment(home: Path, weights: list[float | None], sizes: tuple[int, ...] = SIZES,
+                         shuffled: bool = True) -> dict:
+    """``weights``: the --new-weight values to choose from with 200 articles (None: the default,
+    ``auto_new_weight``); a single one needs no choice, and 200 runs only if in ``sizes``."""
     scratch = Path(tempfile.mkdtemp(prefix="newslens-retrain-learning-"))
     report: dict = {"scratch": str(scratch)}
     try:
@@ -155,16 +163,19 @@ def education_experiment(home: Path, weights: list[float], sizes: tuple[int, ...
         report["registry"] = {"home": str(home), "current": template.current_name(), "train_seconds": seconds}
         # 3. The weight, chosen on held-out training data (the retrain's slice and the fixed holdout).
         runs = {}
-        for w in weights:
+        for w in (weights if len(weights) > 1 or 200 in sizes else []):
             runs[w] = run_retrain(template, scratch, "education-200", files["education-200"], w)
-            print(f"weight {w:g}: dev {runs[w][0].get('dev')}", flush=True)
-            report["weight_choice"] = {f"{v:g}": r[0] for v, r in runs.items()}
+            print(f"weight {weight_name(w)}: dev {runs[w][0].get('dev')}", flush=True)
+            report["weight_choice"] = {weight_name(v): r[0] for v, r in runs.items()}
             checkpoint(report)
-        best = max(weights, key=lambda w: (round(runs[w][0]["dev"]["f1"], 4), -w))
-        report["weight_choice"] = {f"{w:g}": runs[w][0] for w in weights}
-        report["chosen_weight"] = best
+        if len(weights) > 1:
+            best = max(weights, key=lambda w: (round(runs[w][0]["dev"]["f1"], 4), -w))
+            report["weight_choice"] = {weight_name(w): runs[w][0] for w in weights}
+        else:
+            best = weights[0]
+        report["chosen_weight"] = weight_name(best)
         # 4. The learning curve with that weight, and noise.
-        models = {"education-200": runs[best]}
+        models = {"education-200": runs[best]} if best in runs else {}
         for n in (s for s in sizes if s != 200):
             models[f"education-{n}"] = run_retrain(template, scratch, f"education-{n}", files[f"education-{n}"], best)
             checkpoint({**report, "retrains": {k: v[0] for k, v in models.items()}})

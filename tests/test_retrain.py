@@ -533,10 +533,32 @@ def test_new_weight_must_be_a_positive_number(registry, tmp_path):
 
 def test_cli_new_weight_default_is_the_library_default():
     from training.cli import build_parser
-    from training.retrain import DEFAULT_NEW_WEIGHT, DEFAULT_TOLERANCE
+    from training.retrain import DEFAULT_TOLERANCE
 
     args = build_parser().parse_args(["retrain", "--data", "x.jsonl"])
-    assert args.new_weight == DEFAULT_NEW_WEIGHT and args.tolerance == DEFAULT_TOLERANCE
+    assert args.new_weight is None and args.tolerance == DEFAULT_TOLERANCE  # None: auto_new_weight
+
+
+@pytest.mark.parametrize("n, weight", [(1, 10.0), (160, 10.0), (200, 8.0), (800, 2.0), (1600, 1.0), (50_000, 1.0)])
+def test_the_default_weight_keeps_a_large_batch_at_what_160_articles_weigh(n, weight):
+    from training.retrain import AUTO_WEIGHT_TOTAL, DEFAULT_NEW_WEIGHT, auto_new_weight
+
+    assert auto_new_weight(n) == pytest.approx(weight)
+    assert auto_new_weight(n) <= DEFAULT_NEW_WEIGHT and (n * auto_new_weight(n) <= AUTO_WEIGHT_TOTAL or weight == 1.0)
+
+
+def test_a_large_batch_is_weighted_down_by_default(registry, tmp_path):
+    from training import retrain as retrain_module
+
+    big = write_jsonl(tmp_path / "big.jsonl", synth_records(EDU_VOCAB, 60, prefix="big", k=5))
+    original = retrain_module.AUTO_WEIGHT_TOTAL
+    retrain_module.AUTO_WEIGHT_TOTAL = 96.0  # as if 160 were 12 articles: this batch trains on 48
+    try:
+        result = retrain([str(big)], registry=registry, force=True, progress=False)
+    finally:
+        retrain_module.AUTO_WEIGHT_TOTAL = original
+    assert result.new_held == 12 and result.candidate.info["new_weight"] == pytest.approx(2.0)  # 96 / 48
+    assert result.report.new_weight == pytest.approx(2.0)
 
 
 # --- relabelling old articles that look like a new label's -----------------------------------------
