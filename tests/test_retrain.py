@@ -559,6 +559,7 @@ def test_a_large_batch_is_weighted_down_by_default(registry, tmp_path):
         retrain_module.AUTO_WEIGHT_TOTAL = original
     assert result.new_held == 12 and result.candidate.info["new_weight"] == pytest.approx(2.0)  # 96 / 48
     assert result.report.new_weight == pytest.approx(2.0)
+    assert "each new record counts 2 times in training" in result.report.render()
 
 
 # --- relabelling old articles that look like a new label's -----------------------------------------

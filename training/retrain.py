@@ -98,6 +98,8 @@ class DataReport:
             lines.append(f"  CONFLICTS: {len(self.conflicts)} article(s) carry different labels for the same text:")
             for c in self.conflicts[:10]:
                 lines.append(f"    {c['id']}: {c['task']} {c['labels']}")
+        lines.append(f"  each new record counts {self.new_weight:g} times in training (--new-weight; by default 10, "
+                     "less for a batch of more than 160 records trained on)")
         for c in self.readings:
             lines.append(f"  CONFLICT WITH THE CURRENT MODEL: {c.describe()}")
         if self.readings and not self.relabels.get("made"):
