@@ -94,9 +94,9 @@ def test_fit_baseline_weights_the_preferred_records_in_every_head(monkeypatch):
     for name in ("fit_routed_type_head", "fit_topics_head"):
         real = getattr(tb, name)
 
-        def spy(*args, _real=real, _name=name):
-            seen[_name] = args[-1]  # the sample weights, passed last
-            return _real(*args)
+        def spy(*args, _real=real, _name=name, **kwargs):
+            seen[_name] = args[-1]  # the sample weights, the last positional argument
+            return _real(*args, **kwargs)
 
         monkeypatch.setattr(tb, name, spy)
     records = make_records()

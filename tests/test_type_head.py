@@ -214,7 +214,8 @@ def test_the_current_head_can_read_the_current_era_alone(two_eras, caplog):
                                            ({"type_archive_sources": "vntc/"}, "type_archive_sources must be a list"),
                                            ({"type_archive_sources": [""]}, "type_archive_sources must be a list"),
                                            ({"type_current_folds": 1}, "type_current_folds must be a whole number >= 2"),
-                                           ({"type_current_reads_archive": "no"}, "type_current_reads_archive must be true or false")])
+                                           ({"type_current_reads_archive": "no"}, "type_current_reads_archive must be true or false"),
+                                           ({"type_router_reads_untyped": 1}, "type_router_reads_untyped must be true or false")])
 def test_bad_routing_settings_are_refused(change, match):
     with pytest.raises(ConfigError, match=match):
         replace(small_params(), **change)
@@ -236,3 +237,30 @@ def test_a_routed_baseline_answers_the_same_after_save_and_load(tmp_path):
     for a, b in zip(after, before):
         assert a.type.scores == pytest.approx(b.type.scores, abs=1e-5)
     assert loaded.explain_type(texts[0])  # "Why this type?" reads the routed weights
+
+
+def test_the_router_also_learns_the_eras_from_untyped_records():
+    """Today's education articles are untyped in the shared files: the router must still
+    learn that they are of today, or it sends them to the archive head."""
+    from conftest import VOCAB
+    from training.baseline import fit_routed_type_head, untyped_of_typed_collections
+    from training.data import Record
+
+    records = _two_era_records()
+    school = ["học sinh thi tốt nghiệp", "trường đại học tuyển sinh", "giáo viên dạy học",
+              "điểm chuẩn đại học", "sinh viên nhập học", "kỳ thi học sinh giỏi"]
+    untyped = [Record(id=f"recent/B-edu-{i}", source="recent/B/education", type=None,
+                      text=" ".join(school[(i + k) % 6] for k in range(3))) for i in range(10)]
+    other = [Record(id=f"danes-{i}", source="danes/x", topics=["Y tế"], text=VOCAB["Sức khỏe"][i % 6]) for i in range(3)]
+    assert untyped_of_typed_collections(records + untyped + other, records) == untyped  # not another collection's
+    features, X = TfidfFeatures.fit_transform([analysis_text(r.text, r.title) for r in records + untyped],
+                                              TfidfParams(min_df=1, max_df=1.0, max_features=None))
+    n = len(records)
+    article = features.transform([analysis_text(" ".join(school[:3]))])
+    blind = fit_routed_type_head(X[:n], records, small_params())
+    seeing = fit_routed_type_head(X[:n], records, small_params(), era_rows=(X[n:], np.ones(len(untyped), bool)))
+    assert seeing.router.is_current(article)[0]
+    assert np.asarray(article @ seeing.router.coef).item() > np.asarray(article @ blind.router.coef).item()
+    # the heads themselves are the same: only the router read the untyped records
+    np.testing.assert_allclose(seeing.current.coef, blind.current.coef)
+    np.testing.assert_allclose(seeing.archive.coef, blind.archive.coef)

@@ -81,7 +81,12 @@ def fit_baseline(records: list[Record], params: BaselineParams, progress: bool =
     type_head = topics_head = None
     if typed:
         with step("type head", f"{len(typed):,} articles, {len({r.type for r in typed})} labels"):
-            type_head = fit_routed_type_head(X[[rows[id(r)] for r in typed]], typed, params, weights(typed))
+            untyped = untyped_of_typed_collections(records, typed) if params.type_router_reads_untyped else []
+            era_rows = None
+            if untyped:
+                era_rows = (features.transform([t for part in chunked_map(_analysis_texts, untyped) for t in part]),
+                            np.array([not is_archive(r.source, params) for r in untyped]))
+            type_head = fit_routed_type_head(X[[rows[id(r)] for r in typed]], typed, params, weights(typed), era_rows=era_rows)
     if topical:
         context = None
         if params.topics_common_terms and (params.topics_lsa_dims or (params.topics_lead_type_weight and typed)):
@@ -220,8 +225,22 @@ def is_archive(source: str | None, params: BaselineParams) -> bool:
     return bool(source) and source.startswith(tuple(params.type_archive_sources))
 
 
+def untyped_of_typed_collections(records: list[Record], typed: list[Record]) -> list[Record]:
+    """The untyped records of the collections typed records come from (a collection: the part
+    of ``source`` before the first "/", such as "recent"), for the era router to learn from.
+
+    recent/'s education articles are untyped in the shared files. A router that learns from
+    typed records alone never saw an education article of today, and sent 28% of them to the
+    archive head, which cannot say a label the archive never had (bench/type_recipes.py,
+    router_reads_untyped: 96% routed to the current head with them, the 10 labels unchanged).
+    """
+    collections = {r.source.split("/", 1)[0] for r in typed if r.source}
+    return [r for r in records if r.type is None and r.source and r.source.split("/", 1)[0] in collections]
+
+
 def fit_routed_type_head(X: sp.csr_matrix, typed: list[Record], params: BaselineParams,
-                         weight: np.ndarray | None = None) -> TypeHead | RoutedTypeHead:
+                         weight: np.ndarray | None = None,
+                         era_rows: tuple[sp.csr_matrix, np.ndarray] | None = None) -> TypeHead | RoutedTypeHead:
     """The type head; a RoutedTypeHead when the typed records come from both eras.
 
     Each record's era is known from its source (``type_archive_sources``). The archive head
@@ -229,13 +248,16 @@ def fit_routed_type_head(X: sp.csr_matrix, typed: list[Record], params: Baseline
     added; the current head on every typed record, with a block for short inputs; and a
     linear classifier learns to tell the eras apart for the articles it will be asked about.
     ``weight``: a sample weight per record, passed to both heads (not to the era classifier).
+    ``era_rows``: (features, is current) of more records, untyped, that the era classifier
+    learns from as well (``untyped_of_typed_collections``).
     Chosen on dev splits of vntc/train + recent/train (``bench/type_recipes.py``).
     """
     y = np.array([r.type for r in typed])
     current = np.array([not is_archive(r.source, params) for r in typed])
     if not params.type_era_routing or current.all() or not current.any():
         return fit_type_head(X, list(y), params, weight)
-    gate = type_estimator(params).fit(X, current.astype(int))
+    X_era, era = (X, current) if era_rows is None else (sp.vstack([X, era_rows[0]]).tocsr(), np.r_[current, era_rows[1]])
+    gate = type_estimator(params).fit(X_era, era.astype(int))
     router = EraRouter(gate.coef_[0].astype(np.float32), float(gate.intercept_[0]))
     log.info("type head: %d archive and %d current articles", (~current).sum(), current.sum())
     archive = fit_type_head(X[~current], list(y[~current]), params, None if weight is None else weight[~current])

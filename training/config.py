@@ -49,6 +49,10 @@ class BaselineParams:
     # records alone, so a label VNTC files elsewhere (education under "Chính trị - Xã hội") is
     # not contradicted by tens of thousands of old articles when a newsroom teaches it.
     type_current_reads_archive: bool = True
+    # The era router also learns from the untyped records of the typed records' collections
+    # (recent/'s education articles): without them it sent 28% of today's education articles
+    # to the archive head (dev splits, bench/type_recipes.py router_reads_untyped).
+    type_router_reads_untyped: bool = True
     calibration_folds: int = 3
     # The scorers are the mean of the calibration folds' models (cross-fitting) instead of a
     # refit on every record: one fit fewer per scorer and head.
@@ -87,6 +91,9 @@ class BaselineParams:
                 raise ConfigError(f"baseline.{name} must be a number >= 0; got {getattr(self, name)!r}.")
         if not isinstance(self.type_current_folds, int) or self.type_current_folds < 2:
             raise ConfigError(f"baseline.type_current_folds must be a whole number >= 2; got {self.type_current_folds!r}.")
+        if not isinstance(self.type_router_reads_untyped, bool):
+            raise ConfigError("baseline.type_router_reads_untyped must be true or false; "
+                              f"got {self.type_router_reads_untyped!r}.")
         if not isinstance(self.type_current_reads_archive, bool):
             raise ConfigError("baseline.type_current_reads_archive must be true or false; "
                               f"got {self.type_current_reads_archive!r}.")
