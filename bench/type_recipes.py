@@ -224,17 +224,21 @@ def main() -> None:
 
     shipped_head: dict = {}
 
-    def extra_block(kind: str, weight: float):
-        # The shipped routed head, whose current head also reads one more block of features:
-        # "char_short": character 2-4-grams of the headline + lead, for short inputs only
-        # (the topics head's kind of features, fitted on the short training articles);
-        # "title": the headline's own word features, for every article.
+    def shipped_once():
+        """(X, Xd, fit records, params, the shipped routed head), the head fitted once a run."""
         X, Xd = features(base)
         fit_records = vntc_fit + recent_fit
         params = BaselineParams(type_epochs=10)
         if "head" not in shipped_head:
             shipped_head["head"] = fit_routed_type_head(X, fit_records, params)
-        head = shipped_head["head"]
+        return X, Xd, fit_records, params, shipped_head["head"]
+
+    def extra_block(kind: str, weight: float):
+        # The shipped routed head, whose current head also reads one more block of features:
+        # "char_short": character 2-4-grams of the headline + lead, for short inputs only
+        # (the topics head's kind of features, fitted on the short training articles);
+        # "title": the headline's own word features, for every article.
+        X, Xd, fit_records, params, head = shipped_once()
         t = time.perf_counter()
         if kind == "char_short":
             views = [lead_text(analysis_text(r.text, r.title)) for r in fit_records]
@@ -285,12 +289,7 @@ def main() -> None:
         # records of recent/train's fit part (as current). Scored: the 10 labels on dev, and
         # how many of recent/train's dev education articles each router calls current.
         from model.baseline import EraRouter, RoutedTypeHead
-        X, Xd = features(base)
-        fit_records = vntc_fit + recent_fit
-        params = BaselineParams(type_epochs=10)
-        if "head" not in shipped_head:
-            shipped_head["head"] = fit_routed_type_head(X, fit_records, params)
-        head = shipped_head["head"]
+        X, Xd, fit_records, params, head = shipped_once()
         if "features" not in shipped_head:
             shipped_head["features"], _ = TfidfFeatures.fit_transform(
                 [analysis_text(r.text, r.title) for r in fit_records], base)
