@@ -83,10 +83,11 @@ def fit_baseline(records: list[Record], params: BaselineParams, progress: bool =
         with step("type head", f"{len(typed):,} articles, {len({r.type for r in typed})} labels"):
             untyped = untyped_of_typed_collections(records, typed) if params.type_router_reads_untyped else []
             era_rows = None
-            if untyped:
-                era_rows = (features.transform([t for part in chunked_map(_analysis_texts, untyped) for t in part]),
-                            np.array([not is_archive(r.source, params) for r in untyped]))
-            type_head = fit_routed_type_head(X[[rows[id(r)] for r in typed]], typed, params, weights(typed), era_rows=era_rows)
+            if untyped:  # read by the era router only: not part of the TF-IDF corpus or of any head
+                untyped_texts = [t for part in chunked_map(_analysis_texts, untyped) for t in part]
+                era_rows = (features.transform(untyped_texts), np.array([not is_archive(r.source, params) for r in untyped]))
+            typed_rows = [rows[id(r)] for r in typed]
+            type_head = fit_routed_type_head(X[typed_rows], typed, params, weights(typed), era_rows=era_rows)
     if topical:
         context = None
         if params.topics_common_terms and (params.topics_lsa_dims or (params.topics_lead_type_weight and typed)):
@@ -256,7 +257,9 @@ def fit_routed_type_head(X: sp.csr_matrix, typed: list[Record], params: Baseline
     current = np.array([not is_archive(r.source, params) for r in typed])
     if not params.type_era_routing or current.all() or not current.any():
         return fit_type_head(X, list(y), params, weight)
-    X_era, era = (X, current) if era_rows is None else (sp.vstack([X, era_rows[0]]).tocsr(), np.r_[current, era_rows[1]])
+    X_era, era = X, current
+    if era_rows is not None:
+        X_era, era = sp.vstack([X, era_rows[0]]).tocsr(), np.r_[current, era_rows[1]]
     gate = type_estimator(params).fit(X_era, era.astype(int))
     router = EraRouter(gate.coef_[0].astype(np.float32), float(gate.intercept_[0]))
     log.info("type head: %d archive and %d current articles", (~current).sum(), current.sum())
