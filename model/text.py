@@ -163,6 +163,7 @@ def _append(out: list[Sentence], paragraph: str, base: int, start: int, end: int
 
 
 _TERMINAL = tuple(".!?…:;\"”'’)")
+_BODY_END = tuple(".…:;,")  # a first line ending so is never a headline
 
 
 # Unicode categories a reader can see: letters, numbers, punctuation, symbols. Not spaces,
@@ -212,7 +213,12 @@ def split_headline(text: str, max_words: int = 30) -> tuple[str, str, int]:
     stripped = text.lstrip()
     first, sep, rest = stripped.partition("\n")
     first = first.strip()
-    if not sep or not rest.strip() or not first or first.endswith(_TERMINAL) or len(first.split()) > max_words:
+    if not sep or not rest.strip() or not first or len(first.split()) > max_words:
+        return "", text, 0
+    # Headlines end in "?", "!" or a quote as often as one in six ("… có di truyền sang con?",
+    # "Amorim: 'Man Utd sợ hãi'"); such a line is a headline when it is one sentence. A line
+    # ending in ".", ":", ";" or "…" is body text (bench/drafts_dev.py, "headline recognised").
+    if first.endswith(_TERMINAL) and (first.rstrip("\"”'’)").endswith(_BODY_END) or len(split_sentences(first)) > 1):
         return "", text, 0
     lead = text[: len(text) - len(rest)]  # everything up to the body, blank lines included
     return first, rest, len(split_sentences(lead))

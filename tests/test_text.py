@@ -233,3 +233,28 @@ def test_an_invisible_title_is_no_title():
 
     article = read_article("Giá vàng tăng mạnh\nGiá vàng hôm nay tăng 500.000 đồng một lượng.", "\u200b\ufeff")
     assert article.title == "Giá vàng tăng mạnh" and article.offset == 1  # the pasted headline is read instead
+
+
+@pytest.mark.parametrize("head", [
+    "Mẹ mắc ung thư cổ tử cung có di truyền sang con?",
+    "Amorim: 'Man Utd sợ hãi và suy nghĩ nhiều'",
+    "10 nhà vệ sinh tại Tam Đường 'khoác áo mới'",
+    "Vô địch rồi!",
+])
+def test_split_headline_takes_a_headline_ending_in_a_question_or_a_quote(head):
+    # One pasted 2024 headline in six ends so (bench/drafts_dev.py); they were read as body.
+    from model.text import split_headline
+
+    head_found, body, _ = split_headline(f"{head}\n\nTối qua, đội tuyển thắng 2-0. Người hâm mộ ăn mừng.")
+    assert head_found == head and body.strip().startswith("Tối qua")
+
+
+@pytest.mark.parametrize("text", [
+    "Tôi bị bệnh đường ruột. Xin cho biết vì sao sữa chua chữa được bệnh?\nBác sĩ trả lời.",  # two sentences
+    'Ông nói: "Tôi rất vui."\nCâu sau.',  # a quoted sentence ends with its full stop
+    "Giá cụ thể như sau:\nVàng tăng.",
+])
+def test_split_headline_leaves_body_lines_ending_in_a_question_or_a_quote(text):
+    from model.text import split_headline
+
+    assert split_headline(text) == ("", text, 0)
