@@ -311,8 +311,23 @@ def make_summary(sentences: list[Sentence], scores: np.ndarray, params: SummaryP
         chosen = lead_sentences(sentences, lead, params, excluded)
     else:
         chosen = select_sentences(sentences, scores, params)
+        # A draft sentence that announces what follows it ("… như sau:", "Ông Dũng cho biết:")
+        # without what follows dangles: choose again without it. (Had what follows fit in the
+        # budget, the greedy choice would have taken it.) A few times at most, so a page of
+        # such lines costs little; never down to an empty draft.
+        for _ in range(params.max_sentences):
+            dangling = [i for i in chosen if announces(sentences[i].text) and i + 1 not in chosen]
+            if not dangling:
+                break
+            scores = np.where(np.arange(len(scores)) == dangling[0], -np.inf, scores)
+            chosen = select_sentences(sentences, scores, params) or chosen
     return Summary(" ".join(strip_dateline(sentences[j].text) if j == lead else sentences[j].text for j in chosen),
                    chosen)
+
+
+def announces(sentence: str) -> bool:
+    """A sentence ending in a colon announces a list, a quote or a table after it."""
+    return sentence.rstrip().endswith((":", "："))
 
 
 def lead_sentences(sentences: list[Sentence], lead: int, params: SummaryParams,

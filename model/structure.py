@@ -146,6 +146,20 @@ def quote_fragments(text: str, sentences) -> np.ndarray:
     return out
 
 
+def repeated_sentences(sentences) -> np.ndarray:
+    """True for each sentence that says again, word for word, a sentence before it (case and
+    spacing aside). Photo galleries print each caption twice (as alt text and under the image),
+    and a draft that says the same sentence twice is the first thing an editor cuts."""
+    seen: set[str] = set()
+    out = np.zeros(len(sentences), dtype=bool)
+    for i, s in enumerate(sentences):
+        key = " ".join(s.text.casefold().split())
+        out[i] = key in seen
+        seen.add(key)
+    return out
+
+
 def draft_exclusions(text: str, sentences) -> np.ndarray:
-    """Sentences never offered as a draft sentence: page furniture and pieces of quotes."""
-    return furniture_mask(text, sentences) | quote_fragments(text, sentences)
+    """Sentences never offered as a draft sentence: page furniture, pieces of quotes, and
+    sentences said before."""
+    return furniture_mask(text, sentences) | quote_fragments(text, sentences) | repeated_sentences(sentences)

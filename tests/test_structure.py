@@ -218,3 +218,35 @@ def test_a_long_subheading_is_still_a_subheading():
     heading = "Học bổng toàn phần Đại học Bắc Kinh với ước mơ làm giảng viên đại học ở quê nhà"  # 18 words
     assert line_kinds(f"{BODY_1}\n{heading}\n{BODY_2}")[1] == HEADING
     assert line_kinds(f"{BODY_1}\n{heading} {heading}\n{BODY_2}")[1] == BODY  # too long for a subheading
+
+
+def test_a_sentence_said_again_is_never_drafted_twice():
+    # Photo galleries print each caption twice (alt text and caption): a real 2024 page.
+    from model.structure import draft_exclusions, repeated_sentences
+
+    caption = "Trên trang cá nhân ba ngày trước, Messi đăng ảnh gặp gỡ fan nhí ở Mỹ, hút gần hai triệu lượt thích."
+    text = f"{caption}\n{caption.upper()}\nMessi chọn phong cách đơn giản với áo thun trơn.\n{caption}"
+    sentences = split_sentences(text)
+    assert repeated_sentences(sentences).tolist() == [False, True, False, True]
+    excluded = draft_exclusions(text, sentences)
+    summary = make_summary(sentences, np.where(excluded, 10.0, 1.0), SummaryParams(max_words=60), excluded)
+    assert summary.text.lower().count("trên trang cá nhân") == 1
+
+
+def test_a_draft_does_not_end_on_a_sentence_that_announces_what_follows():
+    text = ("Giá vàng hôm nay tăng mạnh ở cả hai chiều mua bán. Giá cụ thể như sau:\n"
+            "Vàng miếng SJC mua vào 85 triệu đồng, bán ra 87 triệu đồng.\n"
+            "Các chuyên gia dự báo giá còn biến động trong tuần tới.")
+    sentences = split_sentences(text)
+    scores = np.array([3.0, 2.0, -5.0, 1.0])  # the announcement scores high, what it announces low
+    draft = make_summary(sentences, scores, SummaryParams(max_words=25, max_sentences=2))
+    assert not draft.text.rstrip().endswith(":") and draft.sentences == [0, 3]
+    # with room for what follows, the announcement keeps it
+    roomy = make_summary(sentences, scores, SummaryParams(max_words=60, max_sentences=4))
+    assert roomy.sentences == [0, 1, 2, 3]
+    # ... and without it, never: not at the end, nor in the middle
+    middle = make_summary(sentences, scores, SummaryParams(max_words=60, max_sentences=3))
+    assert middle.sentences == [0, 2, 3]
+    # a page of nothing but announcements still gets a draft, quickly
+    many = split_sentences("\n".join(f"Mục {i} gồm:" for i in range(5000)))
+    assert make_summary(many, np.ones(len(many)), SummaryParams()).sentences

@@ -1,0 +1,93 @@
+"""Draft faults an editor sees, counted on dev data only (never a test file).
+
+    python bench/drafts_dev.py [--model DIR] [--n 1000] [--out FILE]
+
+Where draft rules are chosen. Reads:
+- ``vietnews/dev`` (1,000 articles, body without lead): ROUGE-1/2/L of the drafts, the score
+  the test-file floor is kept on;
+- ``--n`` long full texts of ``recent/train`` (the Dân trí and VnExpress 2024 part, seeded
+  draw), pasted as an editor pastes them (headline on the first line, then the body), and
+  counts the drafts that hold:
+  - a sentence twice,
+  - the headline,
+  - a question,
+  - a sentence that ends in a colon (it introduces a list or a quote that is not there);
+- the same articles' first lines: how often a pasted headline is recognised as the headline,
+  and how often a body's first line is taken for one when no headline was pasted.
+
+Writes ``bench/results/drafts_dev.json`` unless ``--out`` says otherwise.
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import RESULTS, machine, wilson, write_report  # noqa: E402
+from model.paths import data_dir  # noqa: E402
+from model.predictor import Predictor  # noqa: E402
+from model.text import normalize, split_headline, split_sentences  # noqa: E402
+from training.data import read_records  # noqa: E402
+from training.evaluate import evaluate, headline  # noqa: E402
+
+FULL_TEXTS = "recent/dantri-vnexpress-2024/"
+MIN_WORDS = 200  # a long article: one whose draft has sentences to choose from
+
+
+def faults(draft_sentences: list[str], title: str) -> dict[str, bool]:
+    keys = [" ".join(s.casefold().split()) for s in draft_sentences]
+    return {
+        "repeated_sentence": len(set(keys)) < len(keys),
+        "headline_in_draft": " ".join(title.casefold().split()) in keys,
+        "question": any(s.rstrip("\"”'’)").endswith("?") for s in draft_sentences),
+        "ends_in_colon": bool(draft_sentences) and draft_sentences[-1].rstrip().endswith(":"),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="models/bench-baseline")
+    parser.add_argument("--n", type=int, default=1000, help="recent/train articles to read (default 1000)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=str(RESULTS / "drafts_dev.json"))
+    args = parser.parse_args()
+    predictor = Predictor.load(args.model)
+    report: dict = {"machine": machine(), "model": args.model, "results": {}}
+    out = report["results"]
+
+    dev = [r for r in read_records(data_dir() / "vietnews/dev.jsonl.gz") if r.summary]
+    out["vietnews/dev"] = {k: round(v, 5) if isinstance(v, float) else v
+                           for k, v in headline(evaluate(predictor, dev))["summary"].items()}
+
+    long = [r for r in read_records(data_dir() / "recent/train.jsonl.gz")
+            if r.title and r.source and r.source.startswith(FULL_TEXTS) and len(r.text.split()) >= MIN_WORDS]
+    random.Random(args.seed).shuffle(long)
+    long = long[: args.n]
+    pasted = [f"{r.title}\n\n{r.text}" for r in long]
+    counts = dict.fromkeys(faults([], ""), 0)
+    examples: dict[str, list[str]] = {k: [] for k in counts}
+    for r, p in zip(long, predictor.predict_batch(pasted)):
+        sentences = [s.text for s in split_sentences(p.summary.text)]
+        for k, v in faults(sentences, r.title).items():
+            counts[k] += v
+            if v and len(examples[k]) < 5:
+                examples[k].append(p.summary.text[:300])
+    n = len(long)
+    out["recent/train, pasted with headline"] = {
+        "n": n, **{k: {"drafts": c, "share_ci": wilson(c, n)} for k, c in counts.items()}, "examples": examples}
+
+    taken = sum(split_headline(normalize(p))[0] == normalize(r.title) for r, p in zip(long, pasted))
+    false = sum(bool(split_headline(normalize(r.text))[0]) for r in long)
+    out["headline recognised"] = {"pasted headlines taken": taken, "of": n, "share_ci": wilson(taken, n),
+                                  "body first lines taken for a headline": false, "false_share_ci": wilson(false, n)}
+    for name, r in out.items():
+        print(name, {k: v for k, v in r.items() if k != "examples"})
+    write_report(report, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
