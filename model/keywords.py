@@ -47,6 +47,7 @@ MAX_CHARS = 50_000
 # A longer "word" (a hyphen chain, a pasted URL or hash) is no keyword: an answer stays short.
 MAX_WORD_CHARS = 80
 _NUMBER_RE = re.compile(r"[\d/-]+")  # "26-9", "26/9/2024": numbers, never keywords
+_UNIT_RE = re.compile(r"[^\W\d_]+(?:/[^\W\d_]+)+")  # letters around slashes: "đồng/lượng", "km/h"
 
 # The features of a candidate phrase, in the order of a feature row.
 FEATURES = (
@@ -348,7 +349,11 @@ class _Text:
         self.lexicon_words = {w for w, is_name in zip(words, name_flags) if not is_name and " " in w}
         # Never a phrase's first or last word: stop words, numbers ("12", "26-9", "26/9/2024"),
         # over-long "words" and the separator. Odd words are found once per distinct word.
-        odd = {w for w in set(words) if len(w) > MAX_WORD_CHARS or ("-" in w or "/" in w) and _NUMBER_RE.fullmatch(w)}
+        # Also a single letter ("B" of "khối B") and a unit or rate that is no name ("đồng/lượng",
+        # "km/h", "người/ngày").
+        odd = {w for w in set(words) if len(w) > MAX_WORD_CHARS or len(w) == 1
+               or ("-" in w or "/" in w) and _NUMBER_RE.fullmatch(w)
+               or "/" in w and w not in self.names and _UNIT_RE.fullmatch(w)}
         blocked = stop | odd | {_SEP}
         ok = [not (w in blocked or w.isdigit()) for w in words]
         # A word's position among the words, separators not counted.

@@ -100,6 +100,16 @@ def test_a_hyphen_inside_a_syllable_keeps_it_whole_and_a_hyphenated_number_is_no
     assert "26-9" not in found and "26" not in found
 
 
+def test_a_unit_or_a_single_letter_is_no_keyword():
+    # "đồng/lượng" was a keyword of a gold-price article; "B" of "khối B" of an exam article.
+    text = ("Giá vàng SJC lên 85 triệu đồng/lượng. Vàng nhẫn 84 triệu đồng/lượng, tốc độ 60 km/h. "
+            "Thí sinh khối B và khối B00 thi môn Sinh, khối B đông nhất.")
+    found = phrases("Giá vàng lên 85 triệu đồng/lượng", text, top_k=30)
+    assert found and not {"đồng/lượng", "km/h", "b"} & set(found)
+    assert not any(p.endswith(" b") or p.startswith("b ") for p in found)
+    assert {"sjc", "b00", "vàng"} <= set(found)  # codes and words stay
+
+
 def test_a_lexicon_is_built_from_any_word_list():
     lex = Lexicon.of(["xe buýt nhanh", "Xe buýt", "xe", "  trạm  dừng "])
     assert lex.words == {"xe buýt nhanh", "xe buýt", "trạm dừng"} and lex.longest == 3
