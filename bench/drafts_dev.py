@@ -1,6 +1,6 @@
 """Draft faults an editor sees, counted on dev data only (never a test file).
 
-    python bench/drafts_dev.py [--model DIR] [--n 1000] [--out FILE]
+    python bench/drafts_dev.py [--model DIR] [--n 1000] [--out FILE] [--complete-announcements]
 
 Where draft rules are chosen. Reads:
 - ``vietnews/dev`` (1,000 articles, body without lead): ROUGE-1/2/L of the drafts, the score
@@ -15,11 +15,13 @@ Where draft rules are chosen. Reads:
 - the same articles' first lines: how often a pasted headline is recognised as the headline,
   and how often a body's first line is taken for one when no headline was pasted.
 
+``--complete-announcements`` answers with ``SummaryParams.complete_announcements`` on.
 Writes ``bench/results/drafts_dev.json`` unless ``--out`` says otherwise.
 """
 from __future__ import annotations
 
 import argparse
+from dataclasses import asdict, replace
 import random
 import sys
 from pathlib import Path
@@ -53,9 +55,15 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=1000, help="recent/train articles to read (default 1000)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=str(RESULTS / "drafts_dev.json"))
+    parser.add_argument("--complete-announcements", action="store_true",
+                        help="answer with SummaryParams.complete_announcements on")
     args = parser.parse_args()
     predictor = Predictor.load(args.model)
-    report: dict = {"machine": machine(), "model": args.model, "results": {}}
+    baseline = getattr(predictor.model, "baseline", predictor.model)  # a transformer bundle nests one
+    if args.complete_announcements:
+        baseline.summary_params = replace(baseline.summary_params, complete_announcements=True)
+    report: dict = {"machine": machine(), "model": args.model, "summary_params": asdict(baseline.summary_params),
+                    "results": {}}
     out = report["results"]
 
     dev = [r for r in read_records(data_dir() / "vietnews/dev.jsonl.gz") if r.summary]

@@ -311,11 +311,12 @@ def make_summary(sentences: list[Sentence], scores: np.ndarray, params: SummaryP
         chosen = lead_sentences(sentences, lead, params, excluded)
     else:
         chosen = select_sentences(sentences, scores, params)
-        # A draft sentence that announces what follows it ("… như sau:", "Ông Dũng cho biết:")
-        # without what follows dangles: choose again without it. (Had what follows fit in the
-        # budget, the greedy choice would have taken it.) A few times at most, so a page of
-        # such lines costs little; never down to an empty draft.
-        for _ in range(params.max_sentences):
+        # With ``complete_announcements``: a draft sentence that announces what follows it
+        # ("… như sau:", "Ông Dũng cho biết:") without what follows dangles, so the draft is
+        # chosen again without it. (Had what follows fit in the budget, the greedy choice would
+        # have taken it.) A few times at most, so a page of such lines costs little; never
+        # down to an empty draft.
+        for _ in range(params.max_sentences if params.complete_announcements else 0):
             dangling = [i for i in chosen if announces(sentences[i].text) and i + 1 not in chosen]
             if not dangling:
                 break

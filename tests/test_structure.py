@@ -233,20 +233,21 @@ def test_a_sentence_said_again_is_never_drafted_twice():
     assert summary.text.lower().count("trên trang cá nhân") == 1
 
 
-def test_a_draft_does_not_end_on_a_sentence_that_announces_what_follows():
+def test_with_complete_announcements_no_draft_sentence_announces_what_is_not_there():
     text = ("Giá vàng hôm nay tăng mạnh ở cả hai chiều mua bán. Giá cụ thể như sau:\n"
             "Vàng miếng SJC mua vào 85 triệu đồng, bán ra 87 triệu đồng.\n"
             "Các chuyên gia dự báo giá còn biến động trong tuần tới.")
     sentences = split_sentences(text)
     scores = np.array([3.0, 2.0, -5.0, 1.0])  # the announcement scores high, what it announces low
-    draft = make_summary(sentences, scores, SummaryParams(max_words=25, max_sentences=2))
+    assert make_summary(sentences, scores, SummaryParams(max_words=25, max_sentences=2)).sentences == [0, 1]  # off
+    draft = make_summary(sentences, scores, SummaryParams(max_words=25, max_sentences=2, complete_announcements=True))
     assert not draft.text.rstrip().endswith(":") and draft.sentences == [0, 3]
     # with room for what follows, the announcement keeps it
-    roomy = make_summary(sentences, scores, SummaryParams(max_words=60, max_sentences=4))
+    roomy = make_summary(sentences, scores, SummaryParams(max_words=60, max_sentences=4, complete_announcements=True))
     assert roomy.sentences == [0, 1, 2, 3]
     # ... and without it, never: not at the end, nor in the middle
-    middle = make_summary(sentences, scores, SummaryParams(max_words=60, max_sentences=3))
+    middle = make_summary(sentences, scores, SummaryParams(max_words=60, max_sentences=3, complete_announcements=True))
     assert middle.sentences == [0, 2, 3]
     # a page of nothing but announcements still gets a draft, quickly
     many = split_sentences("\n".join(f"Mục {i} gồm:" for i in range(5000)))
-    assert make_summary(many, np.ones(len(many)), SummaryParams()).sentences
+    assert make_summary(many, np.ones(len(many)), SummaryParams(complete_announcements=True)).sentences

@@ -406,7 +406,7 @@ def fit_summary(model: BaselineModel, records: list[Record], params: BaselinePar
     held = [(hold_part[i], s, f) for i, s, f, _ in _summary_examples(model, hold_part)]
     best = None
     for budget in params.summary_budgets:
-        p = SummaryParams(budget, params.summary.max_sentences, params.summary.min_sentences)
+        p = replace(params.summary, max_words=budget)
         preds = [" ".join(s[i].text for i in select_sentences(s, model.scorer.score(f), p)) for _, s, f in held]
         scores = rouge(preds, [r.summary for r, _, _ in held])
         total = scores["rouge1"] + scores["rouge2"] + scores["rougeL"]
