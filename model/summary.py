@@ -46,6 +46,17 @@ class SummaryParams:
     # 0.2281 -> 0.3070 / 0.1658 / 0.2275, at the floor), whose leads quote such lines.
     complete_announcements: bool = False
 
+    def __post_init__(self):
+        for name in ("max_words", "max_sentences", "min_sentences"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"summary.{name} must be a whole number >= 1; got {value!r}.")
+        if self.min_sentences > self.max_sentences:
+            raise ValueError(f"summary.min_sentences ({self.min_sentences}) must not exceed "
+                             f"summary.max_sentences ({self.max_sentences}).")
+        if not isinstance(self.complete_announcements, bool):
+            raise ValueError(f"summary.complete_announcements must be true or false; got {self.complete_announcements!r}.")
+
 
 @dataclass
 class SentenceScorer:

@@ -419,8 +419,9 @@ def test_damaged_vocabulary_without_checksum_names_the_file(bundle_copy, content
 
 @pytest.mark.parametrize(
     "change",
-    [{"tfidf": []}, {"tfidf": "x"}, {"type_router": ["x"]}, {"summary": None}, {"keywords": 3}, {"type_labels": 5}],
-    ids=["tfidf-list", "tfidf-string", "router-list", "summary-null", "keywords-int", "labels-int"],
+    [{"tfidf": []}, {"tfidf": "x"}, {"type_router": ["x"]}, {"summary": None}, {"summary": {"max_words": "40"}},
+     {"keywords": 3}, {"type_labels": 5}],
+    ids=["tfidf-list", "tfidf-string", "router-list", "summary-null", "summary-string", "keywords-int", "labels-int"],
 )
 def test_config_values_of_the_wrong_shape_are_bundle_errors(bundle_copy, change):
     edit_config(bundle_copy, change)

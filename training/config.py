@@ -257,7 +257,9 @@ def _build(cls, values: dict[str, Any], where: str):
         kwargs[name] = value
     try:
         return cls(**kwargs)
-    except TypeError as e:
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as e:  # a value a nested setting refuses (KeywordParams, SummaryParams)
         raise ConfigError(f"{where}: {e}") from None
 
 
