@@ -217,7 +217,8 @@ def split_headline(text: str, max_words: int = 30) -> tuple[str, str, int]:
         return "", text, 0
     # Headlines end in "?", "!" or a quote as often as one in six ("… có di truyền sang con?",
     # "Amorim: 'Man Utd sợ hãi'"); such a line is a headline when it is one sentence. A line
-    # ending in ".", ":", ";" or "…" is body text (bench/drafts_dev.py, "headline recognised").
+    # ending in ".", ":", ";", "," or "…", inside its quotes too, is body text
+    # (bench/drafts_dev.py, "headline recognised").
     if first.endswith(_TERMINAL) and (first.rstrip("\"”'’)").endswith(_BODY_END) or len(split_sentences(first)) > 1):
         return "", text, 0
     lead = text[: len(text) - len(rest)]  # everything up to the body, blank lines included
