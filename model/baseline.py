@@ -460,6 +460,8 @@ class BaselineModel:
             "tfidf": asdict(self.tfidf_params),
             "n_docs": self.n_docs,
             "summary": asdict(self.summary_params),
+            # What the scorer's weights read, so that a retrain keeps a scorer only for the same features.
+            "summary_features": list(FEATURE_NAMES),
             "keywords": asdict(self.keyword_params),
             "type_labels": None,
             "topic_labels": None,

@@ -562,6 +562,60 @@ def test_a_large_batch_is_weighted_down_by_default(registry, tmp_path):
     assert "each new record counts 2 times in training" in result.report.render()
 
 
+# --- heads the new data cannot change ----------------------------------------------------------------
+def _scorer_weights(path) -> list[float]:
+    return Predictor.load(path).model.scorer.weights.tolist()
+
+
+def test_a_retrain_without_new_summaries_keeps_the_summary_scorer(registry, tmp_path, monkeypatch):
+    import training.baseline
+
+    fits = []
+    real = training.baseline.fit_summary
+    monkeypatch.setattr(training.baseline, "fit_summary", lambda *a, **k: fits.append(1) or real(*a, **k))
+    current = registry.current()
+    result = retrain([str(edu_file(tmp_path))], registry=registry, force=True, progress=False)
+    assert not fits and result.report.summary_kept_from == current.name
+    assert _scorer_weights(result.candidate.path) == _scorer_weights(current.path)
+    assert read_config(result.candidate.path)["summary"] == read_config(current.path)["summary"]
+    assert result.candidate.info.get("new_data") and read_config(result.candidate.path)["summary_scorer_from"] == current.name
+    assert f"summary scorer: kept from {current.name}" in result.report.render()
+
+
+def test_new_summaries_or_refit_all_fit_the_summary_scorer_again(registry, tmp_path, monkeypatch):
+    import training.baseline
+
+    fits = []
+    real = training.baseline.fit_summary
+    monkeypatch.setattr(training.baseline, "fit_summary", lambda *a, **k: fits.append(1) or real(*a, **k))
+    summaries = write_jsonl(tmp_path / "sum.jsonl", synth_records(VOCAB, 0, n_summary=15, prefix="newsum", k=5))
+    result = retrain([str(summaries)], registry=registry, force=True, progress=False)
+    assert len(fits) == 1 and result.report.summary_kept_from is None
+    assert "summary scorer: kept" not in result.report.render()
+    again = retrain([str(edu_file(tmp_path))], registry=registry, force=True, progress=False, refit_all=True)
+    assert len(fits) == 2 and again.report.summary_kept_from is None
+
+
+def test_a_scorer_of_other_features_is_fitted_again(registry, tmp_path):
+    from model import bundle
+
+    current = registry.current()
+    assert read_config(current.path)["summary_features"][0] == "bias"  # recorded by every new bundle
+    bundle.update(current.path, config={"summary_features": ["bias", "some_feature_of_another_version"]})
+    result = retrain([str(edu_file(tmp_path))], registry=registry, force=True, progress=False)
+    assert result.report.summary_kept_from is None
+
+
+def test_cli_refit_all(registry, tmp_path, monkeypatch):
+    import training.retrain
+
+    seen = {}
+    real = training.retrain.retrain
+    monkeypatch.setattr(training.retrain, "retrain", lambda *a, **k: seen.update(k) or real(*a, **k))
+    assert main(["-q", "retrain", "--data", str(edu_file(tmp_path)), "--force", "--refit-all"]) == 0
+    assert seen["refit_all"] is True
+
+
 # --- relabelling old articles that look like a new label's -----------------------------------------
 def test_relabel_similar_changes_old_labels_as_registry_data_and_can_be_undone(tmp_path):
     # The old data files education articles under health (as VNTC files them under society).

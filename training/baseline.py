@@ -46,13 +46,18 @@ LSA_POWER_ITERATIONS = 4
 
 
 def fit_baseline(records: list[Record], params: BaselineParams, progress: bool = True,
-                 preferred: list[Record] | None = None, preferred_weight: float = 1.0) -> BaselineModel:
+                 preferred: list[Record] | None = None, preferred_weight: float = 1.0,
+                 summary_from: BaselineModel | None = None) -> BaselineModel:
     """Fit every head for which ``records`` carry labels.
 
     ``preferred`` records (the new data of a retrain) are always among the summary articles
     when ``summary_max_records`` caps them, so new summaries are never sampled away, and each
     counts ``preferred_weight`` times in every head's loss (a sample weight): a few hundred new
     articles are heard against tens of thousands of old ones.
+    ``summary_from``: a model whose sentence scorer and draft budget are kept instead of fitted
+    again (a retrain whose new data brings no summary: the scorer reads 14 features that do not
+    depend on the vocabulary, and its training articles are the same, so a refit would give it
+    back almost unchanged, at a tenth of the retrain's time).
     """
     rng = np.random.default_rng(params.seed)  # also draws the LSA sample below: one stream, as always
     typed = [r for r in records if r.type is not None]
@@ -112,7 +117,10 @@ def fit_baseline(records: list[Record], params: BaselineParams, progress: bool =
         summary_params=params.summary,
         keyword_params=params.keywords,
     )
-    if summarised:
+    if summarised and summary_from is not None:
+        model.scorer, model.summary_params = summary_from.scorer, summary_from.summary_params
+        log.info("summary scorer: kept from the current model (the new data brings no summary)")
+    elif summarised:
         with step("summary scorer", f"{len(summarised):,} articles"):
             fit_summary(model, summarised, params, progress, chosen, preferred_weight)
     return model

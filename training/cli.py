@@ -143,7 +143,8 @@ def _cmd_retrain(args: argparse.Namespace) -> int:
 
     result = retrain(args.data, tolerance=args.tolerance, force=args.force, labels=args.labels,
                      kind=args.kind, progress=not args.quiet, new_weight=args.new_weight,
-                     relabel_similar=args.relabel_similar, undo_relabels=args.undo_relabels)
+                     relabel_similar=args.relabel_similar, undo_relabels=args.undo_relabels,
+                     refit_all=args.refit_all)
     print(result.report.render(), file=sys.stderr)
     print(result.table())
     if result.promoted:
@@ -274,6 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="give a new type label to the old training articles that look like its new articles "
                    "(kept as data in the registry, never written into the data files)")
     p.add_argument("--undo-relabels", action="store_true", help="train the candidate without earlier --relabel-similar changes")
+    p.add_argument("--refit-all", action="store_true",
+                   help="fit every head again; by default a baseline candidate keeps the current summary scorer "
+                   "when the new data brings no summary")
     p.set_defaults(func=_cmd_retrain)
 
     p = sub.add_parser("batch", help="annotate an archive: sharded JSONL.gz results, resumable, N worker processes")

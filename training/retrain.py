@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from model.baseline import BaselineModel
+from model.summary import FEATURE_NAMES
 from model.predictor import Predictor
 
 from .config import TrainConfig, _build
@@ -77,6 +79,7 @@ class DataReport:
     readings: list[Conflict] = field(default_factory=list)  # how the current model reads the new labels
     new_weight: float = 1.0
     relabels: dict[str, Any] = field(default_factory=dict)  # label changes in force, made or undone
+    summary_kept_from: str | None = None  # the version whose summary scorer the candidate keeps
 
     def render(self) -> str:
         lines = [f"New data: {self.records} article(s) from {', '.join(self.files)}"]
@@ -114,6 +117,9 @@ class DataReport:
                          f"({', '.join(self.relabels['in_force'])}); --undo-relabels trains without them.")
         if self.relabels.get("undone"):
             lines.append(f"  UNDONE: the label changes of {', '.join(self.relabels['undone'])} are not applied to this candidate.")
+        if self.summary_kept_from:
+            lines.append(f"  summary scorer: kept from {self.summary_kept_from}, as the new data brings no summary "
+                         "(--refit-all fits it again)")
         return "\n".join(lines)
 
 
@@ -254,12 +260,15 @@ def retrain(
     new_weight: float | None = None,
     relabel_similar: bool = False,
     undo_relabels: bool = False,
+    refit_all: bool = False,
 ) -> RetrainResult:
     """``kind``: the candidate's model kind (default: the current model's); ``new_weight``: how
     many times each new record counts in training (1 = like every other record; None:
     ``auto_new_weight``, 10 for up to 160 new records trained on, less for more);
     ``relabel_similar``: give each new type label to the old training articles that look like
-    its articles (``relabels.py``); ``undo_relabels``: train without earlier label changes."""
+    its articles (``relabels.py``); ``undo_relabels``: train without earlier label changes;
+    ``refit_all``: fit the summary scorer again even when the new data brings no summary
+    (``kept_summary``)."""
     if new_weight is not None and not (isinstance(new_weight, (int, float)) and 0 < new_weight <= 1000):
         raise ValueError(f"--new-weight must be a number in (0, 1000]; got {new_weight!r}.")
     registry = registry or Registry()
@@ -304,6 +313,8 @@ def retrain(
         report.relabels.update({"in_force": in_force, "applied": applied - report.relabels.get("made", {}).get("n", 0)})
     log.info("%s", report.render())
 
+    summary_from = None if refit_all else kept_summary(current_predictor, current.config, config, new_fit, prints)
+    report.summary_kept_from = current.name if summary_from is not None else None
     # Each new full text also as headline + first paragraph: the short shape feeds and alerts send.
     short = short_views(new_fit)
     records += short
@@ -312,8 +323,9 @@ def retrain(
         _, staged = fit_and_save(records, config, staging / "bundle", prints + new_prints, progress, holdout,
                                  extra_meta={"retrained_from": current.name, "new_data": new_prints,
                                              "new_weight": new_weight, "new_held_out": len(new_held),
-                                             "new_short_views": len(short)},
-                                 preferred=new_fit + short, preferred_weight=new_weight)
+                                             "new_short_views": len(short),
+                                             "summary_scorer_from": report.summary_kept_from},
+                                 preferred=new_fit + short, preferred_weight=new_weight, summary_from=summary_from)
         # 3. Both models on the same holdout, and on the held-out new records.
         current_metrics, candidate_metrics, comparison, reasons = compare_on_holdout(
             staged, current, holdout, tolerance, progress)
@@ -335,6 +347,25 @@ def retrain(
         registry.set_current(version.name, "retrain (forced)" if force and reasons else "retrain")
     return RetrainResult(version, current.name, promoted, bool(force and reasons), reasons, comparison, report,
                          gains, label_rows, len(new_held))
+
+
+def kept_summary(current: Predictor, bundle_config: dict[str, Any], config: TrainConfig, new_fit: list[Record],
+                 prints: list[dict[str, Any]]):
+    """The current baseline model, when the candidate may keep its summary scorer: the candidate
+    is a baseline, no new record it trains on carries a summary, every training file with
+    summaries is the one the current model was trained on (same checksum), and the scorer reads
+    the features this code computes (``summary_features``, recorded since bundles have it; an
+    older bundle that loads has the same number of them). Else None."""
+    model = current.model
+    if config.kind != "baseline" or not isinstance(model, BaselineModel) or any(r.summary is not None for r in new_fit):
+        return None
+    if bundle_config.get("summary_features", list(FEATURE_NAMES)) != list(FEATURE_NAMES):
+        return None
+    trained_on = {p.get("sha256") for p in model.meta.get("data", {}).get("train", [])}
+    with_summaries = [p for p in prints if p.get("labels", {}).get("summary")]
+    if not with_summaries or any(p.get("sha256") not in trained_on for p in with_summaries):
+        return None
+    return model
 
 
 def read_by_current(predictor: Predictor, new_fit: list[Record], new_held: list[Record],

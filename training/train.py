@@ -135,8 +135,10 @@ def fit_and_save(
     preferred_weight: float = 1.0,
     workdir: Path | None = None,
     resume: bool = False,
+    summary_from: Any = None,
 ) -> tuple[Any, Path]:
     """Fit on ``records``, save to ``target``, evaluate the saved bundle, save again with metrics.
+    ``summary_from``: a baseline model whose summary scorer is kept (``fit_baseline``).
 
     The transformer kind keeps checkpoints in ``workdir`` (default: beside ``target``) until
     the bundle is saved, so ``resume=True`` continues an interrupted run.
@@ -151,7 +153,8 @@ def fit_and_save(
         if model is None:  # a torchrun rank other than 0: its share of fine-tuning is done
             return None, None
     else:
-        model = fit_baseline(records, config.baseline, progress, preferred=preferred, preferred_weight=preferred_weight)
+        model = fit_baseline(records, config.baseline, progress, preferred=preferred, preferred_weight=preferred_weight,
+                             summary_from=summary_from)
     train_seconds = time.perf_counter() - started
     log.info("fitted in %.1f s", train_seconds)
     meta = {

@@ -1,0 +1,87 @@
+"""Retrain time on the default registry, with and without refitting the summary scorer.
+
+    python bench/retrain_time.py [--home DIR] [--size 200] [--rounds 2] [--out FILE]
+
+A copy of the default registry (``--home``, default models/bench-registry-default; trained on
+the default config first if it has no current model) is retrained on the first ``--size``
+education articles of ``recent/train`` labelled "Giáo dục" (the articles and labels of
+``bench/retrain_learning.py``), with the default new weight. They carry no summary, so by
+default the candidate keeps the current summary scorer; ``refit_all`` fits it again. The two
+retrains run in turns, ``--rounds`` times each (ABBA order), on the same machine in the same
+hour. Also: whether the two candidates give the same types on the 1,000 articles of
+``vietnews/dev`` and ``recent/train``'s first 1,000 typed ones, and their drafts' ROUGE on
+``vietnews/dev`` (dev data; no test file is read). Writes bench/results/retrain_time.json.
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import RESULTS, machine, write_report  # noqa: E402
+from bench.retrain_learning import default_registry, education_articles, write_jsonl  # noqa: E402
+from model.paths import data_dir  # noqa: E402
+from model.predictor import Predictor  # noqa: E402
+from training.data import read_records  # noqa: E402
+from training.evaluate import evaluate, headline  # noqa: E402
+from training.registry import Registry  # noqa: E402
+from training.retrain import retrain  # noqa: E402
+
+
+def one_retrain(template: Registry, scratch: Path, data: Path, refit_all: bool, k: int) -> tuple[float, Path, str | None]:
+    home = scratch / f"registry-{'refit' if refit_all else 'kept'}-{k}"
+    shutil.copytree(template.home, home)
+    start = time.perf_counter()
+    result = retrain([str(data)], registry=Registry(home), progress=False, refit_all=refit_all)
+    seconds = time.perf_counter() - start
+    print(f"retrain ({'refit_all' if refit_all else 'default'}): {seconds:.1f} s, promoted {result.promoted}, "
+          f"summary scorer kept from {result.report.summary_kept_from}", flush=True)
+    return seconds, result.candidate.path, result.report.summary_kept_from
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--home", default=str(ROOT / "models" / "bench-registry-default"))
+    parser.add_argument("--size", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--out", default=str(RESULTS / "retrain_time.json"))
+    args = parser.parse_args()
+    template, _ = default_registry(Path(args.home))
+    report: dict = {"machine": machine(), "registry": args.home, "current": template.current().name,
+                    "new_articles": args.size, "runs": {"refit_all": [], "default": []}}
+    with tempfile.TemporaryDirectory(prefix="newslens-retrain-time-") as tmp:
+        scratch = Path(tmp)
+        data = write_jsonl(scratch / "education.jsonl",
+                           education_articles(read_records(data_dir() / "recent/train.jsonl.gz"))[: args.size])
+        paths = {}
+        order = [True, False, False, True] * ((args.rounds + 1) // 2)
+        for k, refit in enumerate(order[: 2 * args.rounds]):
+            seconds, path, kept = one_retrain(template, scratch, data, refit, k)
+            name = "refit_all" if refit else "default"
+            report["runs"][name].append(round(seconds, 1))
+            paths.setdefault(name, path)
+            report.setdefault("summary_kept_from", {})[name] = kept
+        refit, kept = Predictor.load(paths["refit_all"]), Predictor.load(paths["default"])
+        dev = [r for r in read_records(data_dir() / "vietnews/dev.jsonl.gz") if r.summary]
+        typed = [r for r in read_records(data_dir() / "recent/train.jsonl.gz") if r.type is not None][:1000]
+        for name, records in (("vietnews/dev", dev), ("recent/train, first 1,000 typed", typed)):
+            a = refit.predict_batch([r.text for r in records], [r.title for r in records])
+            b = kept.predict_batch([r.text for r in records], [r.title for r in records])
+            report.setdefault("same_type", {})[name] = sum(x.type.label == y.type.label for x, y in zip(a, b)) / len(records)
+            report.setdefault("same_draft", {})[name] = sum(x.summary.text == y.summary.text for x, y in zip(a, b)) / len(records)
+        report["vietnews/dev summary"] = {n: {k: round(v, 5) for k, v in headline(evaluate(p, dev))["summary"].items()
+                                              if not k.endswith("_ci") and k != "n"}
+                                          for n, p in (("refit_all", refit), ("default", kept))}
+    print({k: v for k, v in report.items() if k != "machine"})
+    write_report(report, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
