@@ -43,6 +43,8 @@ _SOURCE_RE = re.compile(r"^\(?\s*(?:theo|nguồn)\s+\S.{0,50}$", re.IGNORECASE)
 # could be cut into five words in O(n^4) ways before failing (found by tests/test_fuzz.py).
 _NAME_RE = re.compile(rf"^(?:[{_UPPER}][^\s\d]*(?:\s+|$)){{1,5}}(?:\([^)]{{1,30}}\))?\.?$")
 _TERMINAL = tuple(".!?…:;\"”'’)")
+_CLOSING_QUOTES = "\"”'’"
+_SENTENCE_END = tuple(".!?…:;)")
 # A dateline or outlet tag before the lead: "(NTO) ", "(Dân trí) - ", "HÀ NỘI - ", "TP HCM – ".
 DATELINE_RE = re.compile(rf"^\s*(?:\((?=[^)]{{1,40}}\))[^)]+\)\s*(?:[-–—:]\s*)?|[{_UPPER}][{_UPPER}. ]{{1,24}}\s[-–—]\s+)")
 
@@ -88,7 +90,7 @@ def line_kinds(text: str) -> list[str]:
     last = body_lines[-1]
     for i in body_lines:
         line = lines[i].strip()
-        if line.endswith(_TERMINAL) or words(line) > MAX_HEADING_WORDS:
+        if ends_sentence(line) or words(line) > MAX_HEADING_WORDS:
             continue
         if i == last and words(line) <= 8 and (_NAME_RE.match(line) or _SOURCE_RE.match(line)):
             kinds[i] = BYLINE
@@ -97,6 +99,14 @@ def line_kinds(text: str) -> list[str]:
         elif words(line) <= 8:
             kinds[i] = BYLINE
     return kinds
+
+
+def ends_sentence(line: str) -> bool:
+    """Whether a line ends with a sentence's punctuation, inside its closing quotes too.
+    Subheadings end in a quoted word as often as not ('Nuôi "con thoát nghèo"', "Bà Trương Mỹ
+    Lan: 'Tài sản kê biên đủ khắc phục vụ án'"): a closing quote alone does not end a sentence."""
+    core = line.rstrip(_CLOSING_QUOTES + " ")
+    return not core or core.endswith(_SENTENCE_END)
 
 
 def strip_dateline(sentence: str) -> str:

@@ -73,7 +73,7 @@ ABBREVIATIONS = frozenset(
     for a in (
         # Only tokens that are abbreviations; ordinary words ("ông", "sĩ") end sentences.
         "TP Tp tp Q P TS ThS Th.S PGS GS BS Bs KS CN NXB ĐH TT UBND HĐND TW Mr Mrs Ms Dr "
-        "St Co Ltd Inc Jr Sr vs No Tr Ths TS.BS Nxb Tx TX Ph"
+        "St Co Ltd Inc Jr Sr vs No Tr Ths TS.BS Nxb Tx TX Ph LS TSKH"
     ).split()
 )
 _CLOSERS = "\"'”’»)]}"
@@ -116,6 +116,10 @@ def _is_boundary(text: str, end: int, after: int, punct: str) -> bool:
             i -= 1
         word = text[i:start].lstrip(_OPENERS)
         if word.lower() in ABBREVIATIONS or word.lower().rstrip(".") in ABBREVIATIONS:
+            return False
+        # A chain of titles written with dots ("PGS.TS. Nguyễn Văn A", "ThS.LS. Trần B"): its
+        # last title is an abbreviation. ("TP.HCM." ends a sentence: "hcm" is no title.)
+        if "." in word and word.lower().rsplit(".", 1)[-1] in ABBREVIATIONS:
             return False
         if len(word) == 1 and word.isalpha() and word.isupper():
             return False

@@ -251,3 +251,16 @@ def test_with_complete_announcements_no_draft_sentence_announces_what_is_not_the
     # a page of nothing but announcements still gets a draft, quickly
     many = split_sentences("\n".join(f"Mục {i} gồm:" for i in range(5000)))
     assert make_summary(many, np.ones(len(many)), SummaryParams(complete_announcements=True)).sentences
+
+
+@pytest.mark.parametrize("line", ['Nuôi "con thoát nghèo"', "Bà Trương Mỹ Lan: 'Tài sản kê biên đủ khắc phục vụ án'",
+                                  "Điều hành chính sách tiền tệ ‘có thời điểm rất căn cơ’"])
+def test_a_short_line_ending_in_a_quoted_word_is_a_subheading(line):
+    # Read in 2024 pages: subheadings and related-article titles that end in a quote were body
+    # text, and opened or closed drafts.
+    assert line_kinds(f"{BODY_1}\n{line}\n{BODY_2}")[1] == HEADING
+
+
+@pytest.mark.parametrize("line", ['Ông nói: "Tôi sẽ trở lại."', "Bà hỏi: “Vì sao lại thế?”", 'Anh kể: "Tôi đã đi…"'])
+def test_a_line_whose_quote_ends_a_sentence_stays_body(line):
+    assert line_kinds(f"{BODY_1}\n{line}\n{BODY_2}")[1] == BODY

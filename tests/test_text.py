@@ -258,3 +258,13 @@ def test_split_headline_leaves_body_lines_ending_in_a_question_or_a_quote(text):
     from model.text import split_headline
 
     assert split_headline(text) == ("", text, 0)
+
+
+@pytest.mark.parametrize("text, first", [
+    ("Về vấn đề này, PGS.TS. Nguyễn Văn A cho biết thuốc nguy hiểm. Câu sau.",
+     "Về vấn đề này, PGS.TS. Nguyễn Văn A cho biết thuốc nguy hiểm."),  # a draft ended on "PGS.TS."
+    ("Ông ThS.LS. Trần B nói vậy. Hết.", "Ông ThS.LS. Trần B nói vậy."),
+    ("Anh sống ở TP.HCM. Năm nay anh về quê.", "Anh sống ở TP.HCM."),  # a place, not a title: the sentence ends
+])
+def test_a_chain_of_dotted_titles_does_not_end_a_sentence(text, first):
+    assert split_sentences(text)[0].text == first
