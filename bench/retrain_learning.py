@@ -86,18 +86,19 @@ def default_registry(home: Path, config_path: Path | None = None) -> tuple[Regis
 
 
 def run_retrain(template: Registry, scratch: Path, name: str, data: Path, weight: float | None,
-                relabel_similar: bool = False) -> tuple[dict, Path]:
+                relabel_similar: bool = False, refit_all: bool = False) -> tuple[dict, Path]:
     """``weight``: the retrain's --new-weight; None for its default (``auto_new_weight``)."""
     home = scratch / f"registry-{name}-w{weight_name(weight)}{'-relabel' if relabel_similar else ''}"
     shutil.rmtree(home, ignore_errors=True)
     shutil.copytree(template.home, home)
     start = time.perf_counter()
     result = retrain([str(data)], registry=Registry(home), new_weight=weight, progress=False,
-                     relabel_similar=relabel_similar)
+                     relabel_similar=relabel_similar, refit_all=refit_all)
     seconds = time.perf_counter() - start
     print(result.report.render())
     print(result.table())
-    out = {"new_weight": result.report.new_weight, "asked_weight": weight_name(weight), "relabel_similar": relabel_similar, "retrain_seconds": round(seconds, 1),
+    out = {"new_weight": result.report.new_weight, "asked_weight": weight_name(weight), "relabel_similar": relabel_similar,
+           "retrain_seconds": round(seconds, 1), "summary_kept_from": result.report.summary_kept_from,
            "promoted": result.promoted,
            "reasons": result.reasons, "new_held_out": result.new_held,
            "new_data_gains": [{"task": g.task, "metric": g.metric, "n": g.n, "current": g.current,

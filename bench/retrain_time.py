@@ -15,34 +15,19 @@ hour. Also: whether the two candidates give the same types on the 1,000 articles
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import RESULTS, machine, write_report  # noqa: E402
-from bench.retrain_learning import default_registry, education_articles, write_jsonl  # noqa: E402
+from bench.retrain_learning import default_registry, education_articles, run_retrain, write_jsonl  # noqa: E402
 from model.paths import data_dir  # noqa: E402
 from model.predictor import Predictor  # noqa: E402
 from training.data import read_records  # noqa: E402
 from training.evaluate import evaluate, headline  # noqa: E402
-from training.registry import Registry  # noqa: E402
-from training.retrain import retrain  # noqa: E402
-
-
-def one_retrain(template: Registry, scratch: Path, data: Path, refit_all: bool, k: int) -> tuple[float, Path, str | None]:
-    home = scratch / f"registry-{'refit' if refit_all else 'kept'}-{k}"
-    shutil.copytree(template.home, home)
-    start = time.perf_counter()
-    result = retrain([str(data)], registry=Registry(home), progress=False, refit_all=refit_all)
-    seconds = time.perf_counter() - start
-    print(f"retrain ({'refit_all' if refit_all else 'default'}): {seconds:.1f} s, promoted {result.promoted}, "
-          f"summary scorer kept from {result.report.summary_kept_from}", flush=True)
-    return seconds, result.candidate.path, result.report.summary_kept_from
 
 
 def main() -> int:
@@ -62,11 +47,13 @@ def main() -> int:
         paths = {}
         order = [True, False, False, True] * ((args.rounds + 1) // 2)
         for k, refit in enumerate(order[: 2 * args.rounds]):
-            seconds, path, kept = one_retrain(template, scratch, data, refit, k)
             name = "refit_all" if refit else "default"
-            report["runs"][name].append(round(seconds, 1))
+            run, path = run_retrain(template, scratch, f"{name}-{k}", data, None, refit_all=refit)
+            print(f"retrain ({name}): {run['retrain_seconds']} s, summary scorer kept from {run['summary_kept_from']}",
+                  flush=True)
+            report["runs"][name].append(run["retrain_seconds"])
             paths.setdefault(name, path)
-            report.setdefault("summary_kept_from", {})[name] = kept
+            report.setdefault("summary_kept_from", {})[name] = run["summary_kept_from"]
         refit, kept = Predictor.load(paths["refit_all"]), Predictor.load(paths["default"])
         dev = [r for r in read_records(data_dir() / "vietnews/dev.jsonl.gz") if r.summary]
         typed = [r for r in read_records(data_dir() / "recent/train.jsonl.gz") if r.type is not None][:1000]

@@ -42,8 +42,9 @@ class SummaryParams:
     min_sentences: int = 1
     # A draft sentence ending in a colon ("… như sau:", "Ông Dũng cho biết:") only with the
     # sentence it announces. Off by default: it takes the dangling drafts of 1,000 pasted 2024
-    # pages from 17 to 0 (bench/drafts_dev.py), but costs ROUGE on VietNews (dev -0.0005; vietnews/test 0.3075 / 0.1662 /
-    # 0.2281 -> 0.3070 / 0.1658 / 0.2275, at the floor), whose leads quote such lines.
+    # pages from 17 to 0 (bench/drafts_dev.py), but costs ROUGE on VietNews, whose leads quote
+    # such lines (dev -0.0005; vietnews/test 0.3075 / 0.1662 / 0.2281 -> 0.3070 / 0.1658 /
+    # 0.2275, at the floor).
     complete_announcements: bool = False
 
     def __post_init__(self):

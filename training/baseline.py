@@ -19,7 +19,7 @@ from sklearn.svm import LinearSVC
 
 from model.baseline import BaselineModel, CorpusContext, EraRouter, RoutedTypeHead, TopicsHead, TypeHead
 from model.features import TfidfFeatures, analysis_text, lead_text, make_vectorizer
-from model.summary import FEATURE_NAMES, SentenceScorer, SummaryParams, select_sentences
+from model.summary import FEATURE_NAMES, SentenceScorer, select_sentences
 from model.text import read_article, split_sentences
 
 from .common import kfold, sample_records, step, topic_matrix, tune_thresholds

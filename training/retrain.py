@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 
 from model.baseline import BaselineModel
-from model.summary import FEATURE_NAMES
 from model.predictor import Predictor
+from model.summary import FEATURE_NAMES
 
 from .config import TrainConfig, _build
 from .data import Record
