@@ -4,7 +4,10 @@
 
 Where draft rules are chosen. Reads:
 - ``vietnews/dev`` (1,000 articles, body without lead): ROUGE-1/2/L of the drafts, the score
-  the test-file floor is kept on;
+  the test-file floor is kept on; and the same with the lead put back as the first line;
+- the ViMs dev half (``training.splits.cluster_halves``; the held-out half is never read), as
+  shipped (a body without its lead, laid out in paragraphs) and with the lead put back as the
+  first paragraph, as a pasted page has it;
 - ``--n`` long full texts of ``recent/train`` (the Dân trí and VnExpress 2024 part, seeded
   draw), pasted as an editor pastes them (headline on the first line, then the body), and
   counts the drafts that hold:
@@ -12,6 +15,7 @@ Where draft rules are chosen. Reads:
   - the headline,
   - a question,
   - a sentence that ends in a colon (it introduces a list or a quote that is not there);
+  and how many drafts are taken from the lead (the first paragraph) alone;
 - the same articles' first lines: how often a pasted headline is recognised as the headline,
   and how often a body's first line is taken for one when no headline was pasted.
 
@@ -34,14 +38,16 @@ from model.predictor import Predictor  # noqa: E402
 from model.text import normalize, split_headline, split_sentences  # noqa: E402
 from training.data import read_records  # noqa: E402
 from training.evaluate import evaluate, headline  # noqa: E402
+from training.splits import cluster_halves  # noqa: E402
 
 FULL_TEXTS = "recent/dantri-vnexpress-2024/"
 MIN_WORDS = 200  # a long article: one whose draft has sentences to choose from
 
 
-def faults(draft_sentences: list[str], title: str) -> dict[str, bool]:
+def faults(draft_sentences: list[str], title: str, lead: str) -> dict[str, bool]:
     keys = [" ".join(s.casefold().split()) for s in draft_sentences]
     return {
+        "from_the_lead_alone": bool(draft_sentences) and all(s in lead for s in draft_sentences),
         "repeated_sentence": len(set(keys)) < len(keys),
         "headline_in_draft": " ".join(title.casefold().split()) in keys,
         "question": any(s.rstrip("\"”'’)").endswith("?") for s in draft_sentences),
@@ -67,19 +73,22 @@ def main() -> int:
     out = report["results"]
 
     dev = [r for r in read_records(data_dir() / "vietnews/dev.jsonl.gz") if r.summary]
-    out["vietnews/dev"] = {k: round(v, 5) if isinstance(v, float) else v
-                           for k, v in headline(evaluate(predictor, dev))["summary"].items()}
+    vims_dev, _ = cluster_halves([r for r in read_records(data_dir() / "vims/all.jsonl.gz") if r.summary])
+    for name, records in (("vietnews/dev", dev), ("vims dev half", vims_dev)):
+        for shape, part in (("", records), (", lead put back", [replace(r, text=f"{r.summary}\n{r.text}") for r in records])):
+            out[name + shape] = {k: round(v, 5) if isinstance(v, float) else v
+                                 for k, v in headline(evaluate(predictor, part))["summary"].items()}
 
     long = [r for r in read_records(data_dir() / "recent/train.jsonl.gz")
             if r.title and r.source and r.source.startswith(FULL_TEXTS) and len(r.text.split()) >= MIN_WORDS]
     random.Random(args.seed).shuffle(long)
     long = long[: args.n]
     pasted = [f"{r.title}\n\n{r.text}" for r in long]
-    counts = dict.fromkeys(faults([], ""), 0)
+    counts = dict.fromkeys(faults([], "", ""), 0)
     examples: dict[str, list[str]] = {k: [] for k in counts}
     for r, p in zip(long, predictor.predict_batch(pasted)):
         sentences = [s.text for s in split_sentences(p.summary.text)]
-        for k, v in faults(sentences, r.title).items():
+        for k, v in faults(sentences, r.title, r.text.split("\n")[0]).items():
             counts[k] += v
             if v and len(examples[k]) < 5:
                 examples[k].append(p.summary.text[:300])

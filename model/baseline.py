@@ -30,7 +30,7 @@ from .summary import (
     select_sentences,
     sentence_features,
 )
-from .structure import DATELINE_RE, draft_exclusions, strip_dateline
+from .structure import DATELINE_RE, draft_exclusions, laid_out_in_paragraphs, strip_dateline
 from .text import Sentence, normalize, read_article, split_sentences
 
 KIND = "baseline"
@@ -305,10 +305,19 @@ def make_summary(sentences: list[Sentence], scores: np.ndarray, params: SummaryP
     if excluded is not None and excluded.any() and not excluded.all():
         scores = np.where(excluded, -np.inf, scores)
         lead = int(np.argmin(excluded))
+    if excluded is None:
+        excluded = np.zeros(len(sentences), dtype=bool)
+    # A lead's teaser question ("Kết phim không thỏa đáng?") or the line that announces a list
+    # ("Trả lời:") does not stand alone in a draft; the lead is told without it.
+    usable = ~excluded & np.array([not asks_or_announces(s.text) for s in sentences], dtype=bool)
     if sentences and DATELINE_RE.match(sentences[lead].text):
         # A page whose lead opens with its dateline ("(NTO) Ngày 26-9, ..."): the newsroom's
         # own summary. The draft is that lead, its first sentences within the budget.
-        chosen = lead_sentences(sentences, lead, params, excluded)
+        chosen = lead_sentences(sentences, lead, params, ~usable & (np.arange(len(sentences)) != lead))
+    elif params.follow_lead and usable.any() and laid_out_in_paragraphs(sentences):
+        # A page laid out in paragraphs: its first is the lead (sapo), told the same way.
+        lead = int(np.argmax(usable))
+        chosen = lead_sentences(sentences, lead, params, ~usable)
     else:
         chosen = select_sentences(sentences, scores, params)
         # With ``complete_announcements``: a draft sentence that announces what follows it
@@ -329,6 +338,11 @@ def make_summary(sentences: list[Sentence], scores: np.ndarray, params: SummaryP
 def announces(sentence: str) -> bool:
     """A sentence ending in a colon announces a list, a quote or a table after it."""
     return sentence.rstrip().endswith((":", "："))
+
+
+def asks_or_announces(sentence: str) -> bool:
+    """A question, or a sentence that announces what follows it: neither ends a lead."""
+    return announces(sentence) or sentence.rstrip("\"”'’) ").endswith("?")
 
 
 def lead_sentences(sentences: list[Sentence], lead: int, params: SummaryParams,

@@ -45,6 +45,10 @@ _NAME_RE = re.compile(rf"^(?:[{_UPPER}][^\s\d]*(?:\s+|$)){{1,5}}(?:\([^)]{{1,30}
 _TERMINAL = tuple(".!?…:;\"”'’)")
 _CLOSING_QUOTES = "\"”'’"
 _SENTENCE_END = tuple(".!?…:;)")
+_DASHES = "-–—"
+MAX_QUESTION_WORDS = 60  # an interviewer's question; longer dashed lines are answers or lists
+# A sentence ending inside a line: the line says more than one thing.
+_INNER_END_RE = re.compile(rf"[.!?…:;][\"”'’)]?\s+[\"“'‘(]?[{_UPPER}0-9]")
 # A dateline or outlet tag before the lead: "(NTO) ", "(Dân trí) - ", "HÀ NỘI - ", "TP HCM – ".
 DATELINE_RE = re.compile(rf"^\s*(?:\((?=[^)]{{1,40}}\))[^)]+\)\s*(?:[-–—:]\s*)?|[{_UPPER}][{_UPPER}. ]{{1,24}}\s[-–—]\s+)")
 
@@ -90,6 +94,9 @@ def line_kinds(text: str) -> list[str]:
     last = body_lines[-1]
     for i in body_lines:
         line = lines[i].strip()
+        if i != body_lines[0] and asks(line):
+            kinds[i] = HEADING
+            continue
         if ends_sentence(line) or words(line) > MAX_HEADING_WORDS:
             continue
         if i == last and words(line) <= 8 and (_NAME_RE.match(line) or _SOURCE_RE.match(line)):
@@ -99,6 +106,18 @@ def line_kinds(text: str) -> list[str]:
         elif words(line) <= 8:
             kinds[i] = BYLINE
     return kinds
+
+
+def asks(line: str) -> bool:
+    """A line that only asks: a subheading put as a question ("Vì sao pin sạc dự phòng lại có
+    thể phát nổ?"), or an interviewer's question ("- Cuộc sống của anh ở New Zealand thế
+    nào?"). Neither says what the article reports, so neither is a draft sentence."""
+    core = line.rstrip(_CLOSING_QUOTES + " ")
+    if not core.endswith("?"):
+        return False
+    if line[:1] in _DASHES and words(line) <= MAX_QUESTION_WORDS:
+        return True
+    return words(line) <= MAX_HEADING_WORDS and not _INNER_END_RE.search(core[:-1])
 
 
 def ends_sentence(line: str) -> bool:
@@ -117,6 +136,18 @@ def strip_dateline(sentence: str) -> str:
         return sentence
     rest = sentence[m.end():].lstrip()
     return rest[:1].upper() + rest[1:]
+
+
+def laid_out_in_paragraphs(sentences) -> bool:
+    """Whether a text is laid out in paragraphs, as a news page is, rather than one sentence
+    per line (VietNews' bodies): at least three of the paragraphs after the first hold two
+    sentences or more, and at least a fifth of them do. Only then is the first paragraph a lead."""
+    per_paragraph: dict[int, int] = {}
+    for s in sentences:
+        per_paragraph[s.paragraph] = per_paragraph.get(s.paragraph, 0) + 1
+    after_first = list(per_paragraph.values())[1:]
+    several = sum(n >= 2 for n in after_first)
+    return several >= 3 and several >= 0.2 * len(after_first)
 
 
 def furniture_mask(text: str, sentences) -> np.ndarray:

@@ -264,3 +264,72 @@ def test_a_short_line_ending_in_a_quoted_word_is_a_subheading(line):
 @pytest.mark.parametrize("line", ['Ông nói: "Tôi sẽ trở lại."', "Bà hỏi: “Vì sao lại thế?”", 'Anh kể: "Tôi đã đi…"'])
 def test_a_line_whose_quote_ends_a_sentence_stays_body(line):
     assert line_kinds(f"{BODY_1}\n{line}\n{BODY_2}")[1] == BODY
+
+
+@pytest.mark.parametrize("line", ["Vì sao pin sạc dự phòng lại có thể phát nổ?", "Chế độ ăn uống giúp giảm cân của Minh San có gì?",
+                                  "- Cuộc sống của anh ở New Zealand những năm qua thế nào?",
+                                  "– Vì sao chị chọn quay về sau " + "rất nhiều năm " * 10 + "sống ở nước ngoài?"])
+def test_a_line_that_only_asks_is_a_subheading(line):
+    # Read in 2024 pages: question subheadings and interviewers' questions were 41 of 1,000 drafts.
+    assert line_kinds(f"{BODY_1}\n{line}\n{BODY_2}")[1] == HEADING
+
+
+@pytest.mark.parametrize("line", ["Kết phim không thỏa đáng? Tối 20/11, tập cuối của phim đã lên sóng.",
+                                  "Bà hỏi: “Vì sao lại thế?”", "Vì sao " + "giá vàng lại tăng mạnh " * 5 + "như vậy?"])
+def test_a_question_that_says_more_or_runs_long_stays_body(line):
+    assert line_kinds(f"{BODY_1}\n{line}\n{BODY_2}")[1] == BODY
+
+
+def test_a_question_opening_the_body_is_not_taken_for_a_subheading():
+    assert line_kinds(f"Vì sao pin sạc dự phòng lại có thể phát nổ?\n{BODY_1}\n{BODY_2}")[0] == BODY
+
+
+def _paragraphs(*sentences_per_paragraph: int) -> str:
+    return "\n".join(" ".join(f"Câu số {p} {k} của bài viết nói về một việc." for k in range(n))
+                     for p, n in enumerate(sentences_per_paragraph))
+
+
+def test_a_page_is_laid_out_in_paragraphs_only_when_several_paragraphs_hold_sentences():
+    from model.structure import laid_out_in_paragraphs
+
+    assert laid_out_in_paragraphs(split_sentences(_paragraphs(2, 3, 2, 2, 1)))
+    assert not laid_out_in_paragraphs(split_sentences(_paragraphs(2, 1, 1, 1, 1, 1)))  # one sentence a line
+    assert not laid_out_in_paragraphs(split_sentences(_paragraphs(3, 2, 2)))  # two paragraphs after the lead
+    assert not laid_out_in_paragraphs(split_sentences(_paragraphs(1, 2, 2, 2, *[1] * 20)))  # under a fifth
+    assert not laid_out_in_paragraphs([])
+
+
+SAPO = "Thị trường chứng khoán hồi phục tốt trong phiên sáng nay. VN-Index tăng 9 điểm lên 1.261 điểm."
+BODY_PARAGRAPHS = [
+    "Cổ phiếu ngành ô tô gây chú ý khi phần lớn tăng tốt. Cổ phiếu HAX tăng kịch trần.",
+    "Diễn biến tích cực xuất hiện sau văn bản về lệ phí trước bạ. Thủ tướng đã họp về việc này.",
+    "Nhóm ngân hàng phân hóa trong phiên. Thanh khoản toàn thị trường đạt 8.000 tỷ đồng.",
+]
+
+
+def test_on_a_page_laid_out_in_paragraphs_the_draft_is_its_lead():
+    sentences = split_sentences("\n".join([SAPO, *BODY_PARAGRAPHS]))
+    scores = np.array([0.0, 0.0, 5.0, 5.0, 4.0, 4.0, 3.0, 3.0])  # the scorer prefers the body
+    params = SummaryParams(max_words=40, max_sentences=3)
+    assert make_summary(sentences, scores, params, np.zeros(8, bool)).sentences == [0, 1]
+    # Off, or on a text laid out one sentence a line, the scorer chooses.
+    off = SummaryParams(max_words=40, max_sentences=3, follow_lead=False)
+    assert make_summary(sentences, scores, off, np.zeros(8, bool)).sentences == [2, 3, 4]
+    lines = split_sentences("\n".join(s.text for s in sentences))
+    assert make_summary(lines, scores, params, np.zeros(8, bool)).sentences == [2, 3, 4]
+
+
+@pytest.mark.parametrize("opening", ["Kết phim không thỏa đáng?", "Trả lời:", "Collagen là gì?"])
+def test_a_leads_question_or_announcement_is_left_out_of_the_draft(opening):
+    # Read in 2024 pages: a sapo opening on a teaser question, and Q&A pages whose body opens
+    # on "Trả lời:" or a question subheading.
+    # (On one line "Trả lời: Thị trường …" is one sentence; on a page it stands on its own line.)
+    for text in ([f"{opening}\n{SAPO}"] if opening.endswith(":") else [f"{opening} {SAPO}", f"{opening}\n{SAPO}"]):
+        sentences = split_sentences("\n".join([text, *BODY_PARAGRAPHS]))
+        draft = make_summary(sentences, np.zeros(len(sentences)), SummaryParams(), np.zeros(len(sentences), bool))
+        assert draft.text.startswith("Thị trường") and "?" not in draft.text and ":" not in draft.text
+
+
+def test_summary_params_refuse_a_follow_lead_that_is_not_true_or_false():
+    with pytest.raises(ValueError, match="follow_lead"):
+        SummaryParams(follow_lead="yes")
