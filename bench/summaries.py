@@ -6,7 +6,8 @@ ROUGE-1/2/L (with 95% bootstrap intervals) of the model's drafts on:
 - ``vietnews/test`` as shipped: the body without its lead; the reference is the lead;
 - the same articles with their lead put back as the first paragraph, beside two baselines
   that know where the lead is: lead-1 (the first sentence) and the whole first paragraph;
-- ``vims/all`` against its summaries;
+- ``vims/all`` against its summaries (a ViMs record's summary is its lead, and its text the
+  body without it), as shipped and with the lead put back as the first paragraph;
 and the draft of the seed article (``../shared/examples``). The test files are read once per
 reported result; nothing here was tuned on them. Writes bench/results/summaries.json.
 """
@@ -59,6 +60,8 @@ def main() -> int:
     out["vietnews/test, lead put back: first paragraph"] = scored([r.text.split("\n")[0] for r in back], refs)
     vims = [r for r in read_records(data_dir() / "vims/all.jsonl.gz") if r.summary]
     out["vims/all"] = headline(evaluate(predictor, vims, progress=True))["summary"]
+    vims_back = [replace(r, text=f"{r.summary}\n{r.text}") for r in vims]
+    out["vims/all, lead put back"] = headline(evaluate(predictor, vims_back, progress=True))["summary"]
     if SEED.is_file():
         result = predictor.predict(SEED.read_text(encoding="utf-8"))
         report["seed_article"] = {"summary": result.summary.text, "keywords": [k.phrase for k in result.keywords]}

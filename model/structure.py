@@ -15,6 +15,8 @@ import re
 
 import numpy as np
 
+from .text import split_sentences
+
 BODY, CAPTION, BYLINE, HEADING, RELATED, FILENAME = "body", "caption", "byline", "heading", "related", "filename"
 BOX = "box"  # a match box ("Ghi bàn: …", "Đội hình:") or an editor's note ("*Tên nhân vật đã được thay đổi")
 FURNITURE = frozenset({CAPTION, BYLINE, HEADING, RELATED, FILENAME, BOX})
@@ -57,8 +59,12 @@ def words(line: str) -> int:
     return len(line.split())
 
 
-def line_kinds(text: str) -> list[str]:
-    """The kind of each line of ``text`` (``text.split("\\n")``); blank lines are body."""
+def line_kinds(text: str, paged: bool | None = None) -> list[str]:
+    """The kind of each line of ``text`` (``text.split("\\n")``); blank lines are body.
+
+    ``paged``: whether the text is laid out in paragraphs (``laid_out_in_paragraphs``; worked
+    out from ``text`` when not given). Only on such a page is a line that only asks a
+    subheading: in a text of one sentence a line (VietNews' bodies), a line is a sentence."""
     lines = text.split("\n")
     kinds = [BODY] * len(lines)
     related = False
@@ -92,9 +98,11 @@ def line_kinds(text: str) -> list[str]:
     if len(body_lines) < 2:
         return kinds  # a one-paragraph input (a lead, a feed item) has no furniture to find
     last = body_lines[-1]
+    if paged is None:
+        paged = laid_out_in_paragraphs(split_sentences(text))
     for i in body_lines:
         line = lines[i].strip()
-        if i != body_lines[0] and asks(line):
+        if paged and i != body_lines[0] and asks(line):
             kinds[i] = HEADING
             continue
         if ends_sentence(line) or words(line) > MAX_HEADING_WORDS:
@@ -152,7 +160,7 @@ def laid_out_in_paragraphs(sentences) -> bool:
 
 def furniture_mask(text: str, sentences) -> np.ndarray:
     """True for each sentence of ``split_sentences(text)`` that lies on a furniture line."""
-    kinds = line_kinds(text)
+    kinds = line_kinds(text, laid_out_in_paragraphs(sentences))
     return np.array([kinds[s.paragraph] in FURNITURE for s in sentences], dtype=bool)
 
 

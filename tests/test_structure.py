@@ -266,22 +266,31 @@ def test_a_line_whose_quote_ends_a_sentence_stays_body(line):
     assert line_kinds(f"{BODY_1}\n{line}\n{BODY_2}")[1] == BODY
 
 
+PARAGRAPHS = [f"{BODY_1} {BODY_2}"] * 4  # a page laid out in paragraphs of two sentences
+
+
+def _on_a_page(line: str) -> str:
+    return "\n".join([PARAGRAPHS[0], line, *PARAGRAPHS[1:]])
+
+
 @pytest.mark.parametrize("line", ["Vì sao pin sạc dự phòng lại có thể phát nổ?", "Chế độ ăn uống giúp giảm cân của Minh San có gì?",
                                   "- Cuộc sống của anh ở New Zealand những năm qua thế nào?",
                                   "– Vì sao chị chọn quay về sau " + "rất nhiều năm " * 10 + "sống ở nước ngoài?"])
-def test_a_line_that_only_asks_is_a_subheading(line):
+def test_a_line_that_only_asks_is_a_subheading_on_a_page_of_paragraphs(line):
     # Read in 2024 pages: question subheadings and interviewers' questions were 41 of 1,000 drafts.
-    assert line_kinds(f"{BODY_1}\n{line}\n{BODY_2}")[1] == HEADING
+    assert line_kinds(_on_a_page(line))[1] == HEADING
+    # In a text of one sentence a line (VietNews' bodies) a line is a sentence: it stays body.
+    assert line_kinds(f"{BODY_1}\n{line}\n{BODY_2}")[1] == BODY
 
 
 @pytest.mark.parametrize("line", ["Kết phim không thỏa đáng? Tối 20/11, tập cuối của phim đã lên sóng.",
                                   "Bà hỏi: “Vì sao lại thế?”", "Vì sao " + "giá vàng lại tăng mạnh " * 5 + "như vậy?"])
 def test_a_question_that_says_more_or_runs_long_stays_body(line):
-    assert line_kinds(f"{BODY_1}\n{line}\n{BODY_2}")[1] == BODY
+    assert line_kinds(_on_a_page(line))[1] == BODY
 
 
 def test_a_question_opening_the_body_is_not_taken_for_a_subheading():
-    assert line_kinds(f"Vì sao pin sạc dự phòng lại có thể phát nổ?\n{BODY_1}\n{BODY_2}")[0] == BODY
+    assert line_kinds("\n".join(["Vì sao pin sạc dự phòng lại có thể phát nổ?", *PARAGRAPHS]))[0] == BODY
 
 
 def _paragraphs(*sentences_per_paragraph: int) -> str:
