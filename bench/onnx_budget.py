@@ -10,10 +10,12 @@
    "combined" score are not, since the default recipe refits the baseline and the topics head
    on all records after choosing the combination (the baseline then reads the held-out type
    records perfectly), so they are written to the JSON but not compared.
-2. **12 layers, int8, 2 windows: latency only.** The pretrained encoder with all 12 layers
-   (untrained heads: speed does not depend on the weights) is exported and quantised like a
-   bundle, and timed on the same articles. Its quality needs a 12-layer fine-tune (about two
-   hours of this machine's 2 cores); that is reported as not measured, never guessed.
+2. **12 layers, int8, 2 windows.** Without ``--twelve``: latency only. The pretrained encoder
+   with all 12 layers (untrained heads: speed does not depend on the weights) is exported and
+   quantised like a bundle, and timed on the same articles; its quality is reported as not
+   measured, never guessed. With ``--twelve DIR`` (a 12-layer bundle fine-tuned with the same
+   config and seed, so the same held-out records): that bundle, timed and scored like the
+   6-layer one.
 
 Latency: single-article p50 / p95 of the network call plus the baseline part (``predict``),
 on full-text articles of recent/test. Prints a table and writes bench/results/onnx_budget.json.
@@ -40,6 +42,10 @@ from model.onnx_net import OnnxNet  # noqa: E402
 from model.paths import data_dir  # noqa: E402
 from model.predictor import Predictor  # noqa: E402
 from training.config import TrainConfig, _build  # noqa: E402
+
+
+TWELVE_UNTRAINED = "12 layers, 2 windows (untrained heads: speed only)"
+TWELVE_TRAINED = "12 layers, 2 windows (fine-tuned, --twelve)"
 
 
 def timed(predictor: Predictor, texts: list[str]) -> dict:
@@ -69,6 +75,7 @@ def main() -> int:
     parser.add_argument("--articles", type=int, default=80)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--skip-quality", action="store_true")
+    parser.add_argument("--twelve", help="a fine-tuned 12-layer bundle with ONNX copies (same config and seed)")
     parser.add_argument("--out", default=str(RESULTS / "onnx_budget.json"))
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -90,12 +97,21 @@ def main() -> int:
 
     scratch = Path(tempfile.mkdtemp(prefix=".newslens-budget-"))
     try:
-        encoder, _ = load_base_model(config["train_config"]["transformer"]["base_model"], 0, progress=True)
-        net = MultiTaskNet(encoder, len(config["type_labels"]), len(config["topic_labels"]))
-        export(net, scratch)
-        p12 = Predictor.load(args.model, runtime="onnx-int8")
-        p12.model.net = OnnxNet(scratch / "model.int8.onnx", "onnx-int8")
-        variants["12 layers, 2 windows (untrained heads: speed only)"] = p12
+        if args.twelve:
+            twelve = read_config(args.twelve)["train_config"]
+            mine = config["train_config"]
+            same = all(twelve.get(k) == mine.get(k) for k in ("train", "data_root")) and all(
+                twelve["transformer"][k] == mine["transformer"][k] for k in ("seed", "holdout", "type_max_records"))
+            if not same or twelve["transformer"]["layers"] not in (0, 12):
+                raise SystemExit(f"--twelve {args.twelve}: not a 12-layer bundle trained on the same data and seed")
+            variants[TWELVE_TRAINED] = Predictor.load(args.twelve, runtime="onnx-int8")
+        else:
+            encoder, _ = load_base_model(config["train_config"]["transformer"]["base_model"], 0, progress=True)
+            net = MultiTaskNet(encoder, len(config["type_labels"]), len(config["topic_labels"]))
+            export(net, scratch)
+            p12 = Predictor.load(args.model, runtime="onnx-int8")
+            p12.model.net = OnnxNet(scratch / "model.int8.onnx", "onnx-int8")
+            variants[TWELVE_UNTRAINED] = p12
 
         report: dict = {"machine": machine(), "model": args.model, "articles": len(texts), "latency": {}}
         runs: dict[str, list] = {k: [] for k in variants}
@@ -111,14 +127,15 @@ def main() -> int:
     if not args.skip_quality:
         held = held_out(config)
         report["held_out"] = {}
-        for name, p in list(variants.items())[:2]:
+        for name, p in list(variants.items())[: 3 if args.twelve else 2]:
             started = time.perf_counter()
             combination, _, scores = tt.choose_combination(p.model, held, progress=True)
             report["held_out"][name] = {"scores": scores, "combination": combination.__dict__,
                                         "seconds": round(time.perf_counter() - started, 1)}
             print(name, scores, flush=True)
-        report["held_out"]["12 layers, 2 windows (untrained heads: speed only)"] = (
-            "not measured: fine-tuning 12 layers takes about two hours on this machine's 2 cores")
+        if not args.twelve:
+            report["held_out"][TWELVE_UNTRAINED] = (
+                "not measured: fine-tuning 12 layers takes about two hours on this machine's 2 cores")
     print(f"\n{'variant':52} {'p50 ms':>8} {'p95 ms':>8}  held-out type alone / summary alone (R1+R2)")
     for name, lat in report["latency"].items():
         q = report.get("held_out", {}).get(name)
