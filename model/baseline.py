@@ -301,12 +301,12 @@ def make_summary(sentences: list[Sentence], scores: np.ndarray, params: SummaryP
     """The draft: the best sentences within the budget, never an ``excluded`` one (page
     furniture: captions, bylines, subheadings; pieces of quotes; unless the article has nothing
     else), the lead's dateline left out."""
-    lead = 0  # the first sentence not excluded: the one a dateline opens
-    if excluded is not None and excluded.any() and not excluded.all():
-        scores = np.where(excluded, -np.inf, scores)
-        lead = int(np.argmin(excluded))
     if excluded is None:
         excluded = np.zeros(len(sentences), dtype=bool)
+    lead = 0  # the first sentence not excluded: the one a dateline opens
+    if excluded.any() and not excluded.all():
+        scores = np.where(excluded, -np.inf, scores)
+        lead = int(np.argmin(excluded))
     # A lead's teaser question ("Kết phim không thỏa đáng?") or the line that announces a list
     # ("Trả lời:") does not stand alone in a draft; the lead is told without it.
     usable = ~excluded & np.array([not asks_or_announces(s.text) for s in sentences], dtype=bool)
