@@ -13,7 +13,9 @@ what bounds it: it times the network call alone (one article = its windows, exac
   (Attention, SkipLayerNormalization, BiasGelu and EmbedLayerNormalization fused, the usual
   recipe for BERT on CPU), then quantised the same way (``QAttention``);
 
-and times the rest of an answer (everything ``predict`` does but the network call) to show
+and, if the ``openvino`` package is installed (it is not a NewsLens dependency),
+``openvino-bf16``: the same fp32 graph compiled by OpenVINO in bf16, a check on what another
+runtime gets from this CPU (AMX); and times the rest of an answer (everything ``predict`` does but the network call) to show
 what a whole answer costs on top of the network. It also writes ONNX Runtime's per-operator
 profile of the int8 network. No test file is scored: speed only, on the articles
 ``bench/runtimes.py`` times.
@@ -38,7 +40,7 @@ import numpy as np  # noqa: E402
 from bench.common import RESULTS, machine, write_report  # noqa: E402
 from bench.runtimes import sample  # noqa: E402
 from model.bundle import read_config  # noqa: E402
-from model.onnx_net import OUTPUTS, OnnxNet  # noqa: E402
+from model.onnx_net import OnnxNet  # noqa: E402
 from model.paths import data_dir  # noqa: E402
 from model.predictor import Predictor  # noqa: E402
 
@@ -89,6 +91,21 @@ def fused_int8(fp32_graph: Path, folder: Path, heads: int, hidden: int) -> Path:
     fused.save_model_to_file(str(folder / "fused.onnx"))
     quantize_int8(folder / "fused.onnx", folder / "fused.int8.onnx")
     return folder / "fused.int8.onnx"
+
+
+class OpenVinoSession:
+    """The part of an ONNX Runtime session ``OnnxNet`` uses, answered by OpenVINO in bf16."""
+
+    def __init__(self, path: Path):
+        import openvino
+
+        self.compiled = openvino.Core().compile_model(str(path), "CPU", {"INFERENCE_PRECISION_HINT": "bf16",
+                                                                         "PERFORMANCE_HINT": "LATENCY"})
+        self.request = self.compiled.create_infer_request()
+
+    def run(self, names: list[str], feed: dict) -> list[np.ndarray]:
+        result = self.request.infer(feed)
+        return [result[self.compiled.output(name)] for name in names]
 
 
 def op_profile(path: Path, batches: list) -> dict[str, float]:
@@ -142,6 +159,11 @@ def main() -> int:
         "onnx-int8-fused": OnnxNet(fused_int8(scratch / "plain.onnx", scratch, encoder["num_attention_heads"],
                                               encoder["hidden_size"]), "onnx-int8-fused"),
     }
+    try:
+        nets["openvino-bf16"] = OnnxNet(scratch / "plain.onnx", "openvino-bf16")
+        nets["openvino-bf16"].session = OpenVinoSession(scratch / "plain.onnx")
+    except ImportError:
+        print("openvino is not installed: its row is left out", flush=True)
     reference = [nets["torch-fp32"].run(wb, False) for wb in batches]
     agreement = {}
     for name, net in nets.items():
