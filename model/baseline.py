@@ -31,7 +31,7 @@ from .summary import (
     sentence_features,
 )
 from .structure import DATELINE_RE, draft_exclusions, laid_out_in_paragraphs, strip_dateline
-from .text import Sentence, normalize, read_article, split_sentences
+from .text import Sentence, normalize, read_article, split_sentences, tidy_spacing
 
 KIND = "baseline"
 VOCAB_FILE = "vocabulary.json"
@@ -331,8 +331,8 @@ def make_summary(sentences: list[Sentence], scores: np.ndarray, params: SummaryP
                 break
             scores = np.where(np.arange(len(scores)) == dangling[0], -np.inf, scores)
             chosen = select_sentences(sentences, scores, params) or chosen
-    return Summary(" ".join(strip_dateline(sentences[j].text) if j == lead else sentences[j].text for j in chosen),
-                   chosen)
+    return Summary(tidy_spacing(" ".join(strip_dateline(sentences[j].text) if j == lead else sentences[j].text
+                                         for j in chosen)), chosen)
 
 
 def announces(sentence: str) -> bool:

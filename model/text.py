@@ -175,6 +175,18 @@ _BODY_END = tuple(".…:;,")  # a first line ending so is never a headline
 _VISIBLE = frozenset("LNPS")
 
 
+# A space before closing punctuation or after an opening bracket: what a crawler or a CMS leaves
+# where it dropped an italic title ("gồm ba phần: Mây trôi về nam , Cơm thừa Như Lai ."). Spaces
+# only, never a line break.
+_LOOSE_BEFORE_RE = re.compile(r"[ \t\u00a0]+(?=[,;.!?)\]]|:(?![ \t]*\d))")
+_LOOSE_AFTER_RE = re.compile(r"(?<=[(\[])[ \t\u00a0]+")
+
+
+def tidy_spacing(text: str) -> str:
+    """``text`` without spaces before , ; : . ! ? ) ] or after ( [: how a draft is shown."""
+    return _LOOSE_AFTER_RE.sub("", _LOOSE_BEFORE_RE.sub("", text))
+
+
 def has_visible_text(text: str) -> bool:
     """True when ``text`` holds at least one character a reader can see."""
     return any(unicodedata.category(ch)[0] in _VISIBLE for ch in text.strip())

@@ -342,3 +342,13 @@ def test_a_leads_question_or_announcement_is_left_out_of_the_draft(opening):
 def test_summary_params_refuse_a_follow_lead_that_is_not_true_or_false():
     with pytest.raises(ValueError, match="follow_lead"):
         SummaryParams(follow_lead="yes")
+
+
+def test_the_draft_is_shown_without_spaces_before_punctuation():
+    lead = "Tác phẩm phát hành trong tháng 10, gồm ba phần: Mây trôi về nam , Cơm thừa Như Lai , Một trong muôn một ."
+    sentences = split_sentences(lead + "\n" + BODY_1 + "\n" + BODY_2)
+    scores = np.r_[10.0, np.zeros(len(sentences) - 1)]
+    summary = make_summary(sentences, scores, SummaryParams(max_words=60))
+    assert summary.sentences[0] == 0
+    assert "Mây trôi về nam, Cơm thừa Như Lai, Một trong muôn một." in summary.text
+    assert " ," not in summary.text and " ." not in summary.text

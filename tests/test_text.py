@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model.text import normalize, split_sentences, stopwords, tokenize
+from model.text import normalize, split_sentences, stopwords, tidy_spacing, tokenize
 
 
 def nfd(s: str) -> str:
@@ -268,3 +268,23 @@ def test_split_headline_leaves_body_lines_ending_in_a_question_or_a_quote(text):
 ])
 def test_a_chain_of_dotted_titles_does_not_end_a_sentence(text, first):
     assert split_sentences(text)[0].text == first
+
+
+@pytest.mark.parametrize("loose, tidy", [
+    # a crawler dropped the italic titles and left their spaces (a 2024 culture page)
+    ("gồm ba phần: Mây trôi về nam , Cơm thừa Như Lai , Một trong muôn một .",
+     "gồm ba phần: Mây trôi về nam, Cơm thừa Như Lai, Một trong muôn một."),
+    ("Hà Nội ( ảnh: TTXVN ) hôm qua ; sau đó ?", "Hà Nội (ảnh: TTXVN) hôm qua; sau đó?"),
+    ("Lúc 10 : 30, đoàn đến", "Lúc 10 : 30, đoàn đến"),  # a time keeps its colon's spaces
+    ("dòng một\n, dòng hai", "dòng một\n, dòng hai"),  # never across a line break
+])
+def test_tidy_spacing_closes_gaps_before_punctuation(loose, tidy):
+    assert tidy_spacing(loose) == tidy
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=" ,.;:!?()[]\nabcđ1", max_size=60))
+def test_tidy_spacing_only_removes_spaces(text):
+    tidied = tidy_spacing(text)
+    assert tidied.replace(" ", "") == text.replace(" ", "")
+    assert tidy_spacing(tidied) == tidied
