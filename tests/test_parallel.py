@@ -64,3 +64,29 @@ def test_an_empty_corpus_fails_as_scikit_learn_does():
         TfidfVectorizer().fit(["", " "])
     with pytest.raises(ValueError, match="empty vocabulary"):
         ParallelTfidfVectorizer(**make_vectorizer(TfidfParams(min_df=1, max_df=1.0)).get_params()).fit(["", " "])
+
+
+def _sigterm_handler_here(_item) -> bool:
+    import signal
+
+    return signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+def test_workers_are_forked_with_the_default_sigterm(monkeypatch):
+    """A Python SIGTERM handler of the caller (Ray installs one) is not inherited by the
+    workers, which the pool ends with SIGTERM; the caller keeps its own."""
+    import signal
+
+    if "fork" not in parallel.mp.get_all_start_methods():
+        pytest.skip("no fork here: nothing is forked")
+    monkeypatch.setattr(parallel, "available_cores", lambda: 2)
+
+    def raising(signum, frame):
+        raise SystemExit(signum)
+
+    previous = signal.signal(signal.SIGTERM, raising)
+    try:
+        assert parallel.parallel_map(_sigterm_handler_here, [0, 1], workers=2) == [True, True]
+        assert signal.getsignal(signal.SIGTERM) is raising
+    finally:
+        signal.signal(signal.SIGTERM, previous)

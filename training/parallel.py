@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-from typing import Callable, Sequence, TypeVar
+import signal
+import threading
+from contextlib import contextmanager
+from typing import Callable, Iterator, Sequence, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -31,6 +34,28 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+@contextmanager
+def _forking_pool(n: int) -> Iterator:
+    """A pool of ``n`` forked workers whose SIGTERM does what it does by default: end them.
+
+    ``Pool`` ends its workers with SIGTERM, and a worker can get it before it has entered its
+    own loop, still in a copy of this process's stack. A handler installed here (Ray's raises
+    SystemExit) would then unwind that copy as if it were the caller: a test runner's copy
+    reports a failure of its own. So the workers are forked with the default handler."""
+    previous = signal.getsignal(signal.SIGTERM)
+    # signal() works only in the main thread; only a Python handler can be put back afterwards
+    swap = threading.current_thread() is threading.main_thread() and callable(previous)
+    if swap:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        pool = mp.get_context("fork").Pool(n)
+    finally:
+        if swap:
+            signal.signal(signal.SIGTERM, previous)
+    with pool:
+        yield pool
+
+
 def _run_chunk(i: int):
     fn, chunks = _JOB
     return fn(chunks[i])
@@ -48,7 +73,7 @@ def chunked_map(fn: Callable[[Sequence[T]], R], items: Sequence[T], workers: int
     chunks = [items[bounds[k]:bounds[k + 1]] for k in range(n)]
     _JOB = (fn, chunks)
     try:
-        with mp.get_context("fork").Pool(n - 1) as pool:
+        with _forking_pool(n - 1) as pool:
             pending = pool.map_async(_run_chunk, range(1, n))
             first = fn(chunks[0])
             return [first, *pending.get()]
@@ -71,7 +96,7 @@ def parallel_map(fn: Callable[[T], R], items: Sequence[T], workers: int | None =
         return [fn(item) for item in items]
     _JOB = (fn, list(items))
     try:
-        with mp.get_context("fork").Pool(n) as pool:
+        with _forking_pool(n) as pool:
             return pool.map(_run_item, range(len(items)), chunksize=1)
     finally:
         _JOB = None
