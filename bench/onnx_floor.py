@@ -38,19 +38,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 
 from bench.common import RESULTS, machine, write_report  # noqa: E402
-from bench.runtimes import sample  # noqa: E402
+from bench.runtimes import speed_texts  # noqa: E402
 from model.bundle import read_config  # noqa: E402
 from model.onnx_net import OnnxNet  # noqa: E402
-from model.paths import data_dir  # noqa: E402
 from model.predictor import Predictor  # noqa: E402
-
-
-def speed_texts(n: int) -> list[str]:
-    """The articles bench/runtimes.py times: full texts of vntc/test and long ones of recent/test."""
-    root = data_dir()
-    full = sample(root / "vntc/test.jsonl.gz", n // 2, seed=1) + \
-        [r for r in sample(root / "recent/test.jsonl.gz", 4 * n, seed=1) if len(r.text) > 1500][: n // 2]
-    return [f"{r.title}\n{r.text}" if r.title else r.text for r in full]
 
 
 def window_batches(predictor: Predictor, texts: list[str]) -> tuple[list, list[float]]:

@@ -52,6 +52,15 @@ def sample(path: Path, n: int, seed: int = 0) -> list:
     return records
 
 
+def speed_texts(n: int) -> list[str]:
+    """The articles speed is timed on: ``n`` // 2 full texts of vntc/test and as many long ones
+    (over 1,500 characters) of recent/test, seeded; headline on the first line."""
+    root = data_dir()
+    full = sample(root / "vntc/test.jsonl.gz", n // 2, seed=1) + \
+        [r for r in sample(root / "recent/test.jsonl.gz", 4 * n, seed=1) if len(r.text) > 1500][: n // 2]
+    return [f"{r.title}\n{r.text}" if r.title else r.text for r in full]
+
+
 def recorded_types(predictor: Predictor) -> list[int]:
     """Wrap the model's encoder so each article's network type choice is appended to a list."""
     model, seen = predictor.model, []
@@ -210,10 +219,7 @@ def main() -> int:
                                       for name in ["model.safetensors", *config["onnx"]["files"].values()]}}
     root = data_dir()
     if not args.skip_speed:
-        full = [r for r in sample(root / "vntc/test.jsonl.gz", args.speed_articles // 2, seed=1)] + \
-               [r for r in sample(root / "recent/test.jsonl.gz", 4 * args.speed_articles, seed=1)
-                if len(r.text) > 1500][: args.speed_articles // 2]
-        texts = [f"{r.title}\n{r.text}" if r.title else r.text for r in full]
+        texts = speed_texts(args.speed_articles)
         model = predictors["onnx-int8"].model
         windows = [len(model.encode([t], [""], [[]])[0]["encoded"].ids) for t in texts]
         report["speed_articles"] = {"n": len(texts), "tokens_median": int(np.median(windows)),

@@ -62,6 +62,19 @@ def score(pred: np.ndarray, dev) -> dict:
     return out
 
 
+def paired_gain(shipped: np.ndarray, candidate: np.ndarray, mask: np.ndarray, dev) -> dict:
+    """The candidate's accuracy gain over the shipped head on the same dev articles (``mask``),
+    with a paired 95% bootstrap interval (2,000 resamples, seeded), and how many articles only
+    one of them gets right."""
+    truth = np.array([r.type for r in dev])
+    a, b = (shipped == truth)[mask], (candidate == truth)[mask]
+    rng = np.random.default_rng(0)
+    diffs = [b[i].mean() - a[i].mean() for i in (rng.integers(0, len(a), len(a)) for _ in range(2000))]
+    return {"gain": round(float(b.mean() - a.mean()), 4),
+            "ci": [round(float(np.percentile(diffs, 2.5)), 4), round(float(np.percentile(diffs, 97.5)), 4)],
+            "only_candidate_right": int((b & ~a).sum()), "only_shipped_right": int((a & ~b).sum())}
+
+
 def sgd(alpha: float, seed: int = 0) -> SGDClassifier:
     return SGDClassifier(loss="modified_huber", alpha=alpha, max_iter=30, tol=None, average=True,
                          random_state=seed, n_jobs=-1)
@@ -233,6 +246,14 @@ def main() -> None:
             shipped_head["head"] = fit_routed_type_head(X, fit_records, params)
         return X, Xd, fit_records, params, shipped_head["head"]
 
+    def shipped_features() -> TfidfFeatures:
+        """The fit part's TF-IDF space as a fitted object (``features`` caches only its matrices),
+        for rows the cache does not hold; fitted once a run."""
+        if "features" not in shipped_head:
+            shipped_head["features"], _ = TfidfFeatures.fit_transform(
+                [analysis_text(r.text, r.title) for r in vntc_fit + recent_fit], base)
+        return shipped_head["features"]
+
     def extra_block(kind: str, weight: float):
         # The shipped routed head, whose current head also reads one more block of features:
         # "char_short": character 2-4-grams of the headline + lead, for short inputs only
@@ -250,10 +271,7 @@ def main() -> None:
             B = sp.diags(short_fit.astype(np.float32)) @ cf.transform(views)
             Bd = sp.diags(head.router.is_short(Xd).astype(np.float32)) @ cf.transform(views_d)
         elif kind == "title_main":  # the headline's row in the articles' own vocabulary: free at answer time
-            if "features" not in shipped_head:
-                shipped_head["features"], _ = TfidfFeatures.fit_transform(
-                    [analysis_text(r.text, r.title) for r in fit_records], base)
-            feats = shipped_head["features"]
+            feats = shipped_features()
             B = feats.transform([(r.title or "").lower() for r in fit_records])
             Bd = feats.transform([(r.title or "").lower() for r in dev])
         else:
@@ -271,16 +289,9 @@ def main() -> None:
         res = {"fit_s": round(time.perf_counter() - t, 1), "extra_terms": B.shape[1]}
         res["routed"] = score(np.array(head.labels)[np.argmax(proba, 1)], dev)
         res["shipped_same_run"] = score(np.array(head.labels)[np.argmax(head.proba(Xd), 1)], dev)
-        # Paired: the same dev articles, right under one and wrong under the other (95% bootstrap).
-        truth = np.array([r.type for r in dev])
         recent = np.array([group(r) != "vntc" for r in dev])
-        a = (np.array(head.labels)[np.argmax(head.proba(Xd), 1)] == truth)[recent]
-        b = (np.array(head.labels)[np.argmax(proba, 1)] == truth)[recent]
-        rng = np.random.default_rng(0)
-        diffs = [(b[i] .mean() - a[i].mean()) for i in (rng.integers(0, len(a), len(a)) for _ in range(2000))]
-        res["recent_paired"] = {"gain": round(float(b.mean() - a.mean()), 4),
-                                "ci": [round(float(np.percentile(diffs, 2.5)), 4), round(float(np.percentile(diffs, 97.5)), 4)],
-                                "only_candidate_right": int((b & ~a).sum()), "only_shipped_right": int((a & ~b).sum())}
+        res["recent_paired"] = paired_gain(np.array(head.labels)[np.argmax(head.proba(Xd), 1)],
+                                           np.array(head.labels)[np.argmax(proba, 1)], recent, dev)
         return res
 
     def router_reads_untyped():
@@ -290,10 +301,7 @@ def main() -> None:
         # how many of recent/train's dev education articles each router calls current.
         from model.baseline import EraRouter, RoutedTypeHead
         X, Xd, fit_records, params, head = shipped_once()
-        if "features" not in shipped_head:
-            shipped_head["features"], _ = TfidfFeatures.fit_transform(
-                [analysis_text(r.text, r.title) for r in fit_records], base)
-        feats = shipped_head["features"]
+        feats = shipped_features()
         untyped = [r for r in read_records(data_dir() / "recent/train.jsonl.gz") if r.type is None]
         u_fit, u_dev = dev_split(untyped, DEV_SHARE)
         # X's columns come from the cached matrix; the untyped rows must be in the same space.
@@ -323,29 +331,20 @@ def main() -> None:
         # (VNTC too; the router sends VNTC's to the archive head by their source).
         from training.newdata import short_views
         X, Xd, fit_records, params, head = shipped_once()
-        if "features" not in shipped_head:
-            shipped_head["features"], _ = TfidfFeatures.fit_transform(
-                [analysis_text(r.text, r.title) for r in fit_records], base)
-        feats = shipped_head["features"]
+        feats = shipped_features()
         pool = [r for r in fit_records if which == "all" or not r.source.startswith("vntc/")]
         views = short_views(pool)
         Xs = feats.transform([analysis_text(r.text, r.title) for r in views])
         t = time.perf_counter()
         wide = fit_routed_type_head(sp.vstack([X, Xs]).tocsr(), fit_records + views, params)
         res = {"short_views": len(views), "fit_s": round(time.perf_counter() - t, 1)}
-        truth = np.array([r.type for r in dev])
         a_pred = np.array(head.labels)[np.argmax(head.proba(Xd), 1)]
         b_pred = np.array(wide.labels)[np.argmax(wide.proba(Xd), 1)]
         res["routed"] = score(b_pred, dev)
         res["shipped_same_run"] = score(a_pred, dev)
-        rng = np.random.default_rng(0)
-        for part, mask in (("recent", np.array([group(r) != "vntc" for r in dev])),
-                           ("vntc", np.array([group(r) == "vntc" for r in dev]))):
-            a, b = (a_pred == truth)[mask], (b_pred == truth)[mask]
-            diffs = [(b[i].mean() - a[i].mean()) for i in (rng.integers(0, len(a), len(a)) for _ in range(2000))]
-            res[f"{part}_paired"] = {"gain": round(float(b.mean() - a.mean()), 4),
-                                     "ci": [round(float(np.percentile(diffs, 2.5)), 4), round(float(np.percentile(diffs, 97.5)), 4)],
-                                     "only_candidate_right": int((b & ~a).sum()), "only_shipped_right": int((a & ~b).sum())}
+        recent = np.array([group(r) != "vntc" for r in dev])
+        res["recent_paired"] = paired_gain(a_pred, b_pred, recent, dev)
+        res["vntc_paired"] = paired_gain(a_pred, b_pred, ~recent, dev)
         return res
 
     recipes = {
