@@ -183,7 +183,8 @@ _LOOSE_AFTER_RE = re.compile(r"(?<=[(\[])[ \t\u00a0]+")
 
 
 def tidy_spacing(text: str) -> str:
-    """``text`` without spaces before , ; : . ! ? ) ] or after ( [: how a draft is shown."""
+    """``text`` without spaces before , ; : . ! ? ) ] (a colon before a number keeps them: "10 : 30")
+    or after ( [: how a draft is shown."""
     return _LOOSE_AFTER_RE.sub("", _LOOSE_BEFORE_RE.sub("", text))
 
 
