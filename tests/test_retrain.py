@@ -606,6 +606,22 @@ def test_a_scorer_of_other_features_is_fitted_again(registry, tmp_path):
     assert result.report.summary_kept_from is None
 
 
+def test_a_small_retrain_keeps_the_vocabulary_unless_told_to_refit_all(registry, tmp_path):
+    current = registry.current()
+    # 4 new articles a label, texts the corpus does not hold (corpus() uses the first 190 of each)
+    new = [r for r in synth_records(VOCAB, 194, prefix="more") if int(r.id.rsplit("-", 1)[1]) >= 190]
+    assert len(new) == 12
+    data = write_jsonl(tmp_path / "more.jsonl", new)
+    result = retrain([str(data)], registry=registry, force=True, progress=False)
+    assert result.report.kept_from_current == ["vocabulary"]  # no era routing here: no archive head to keep
+    assert "kept from the current model: vocabulary" in result.report.render()
+    assert read_config(result.candidate.path)["training"]["kept_from_current"] == ["vocabulary"]
+    before, after = Predictor.load(current.path).model, Predictor.load(result.candidate.path).model
+    assert after.features.term_list() == before.features.term_list() and after.n_docs == before.n_docs
+    again = retrain([str(data)], registry=registry, force=True, progress=False, refit_all=True)
+    assert again.report.kept_from_current == [] and "kept from the current model" not in again.report.render()
+
+
 def test_cli_refit_all(registry, tmp_path, monkeypatch):
     import training.retrain
 

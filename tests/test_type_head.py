@@ -264,3 +264,82 @@ def test_the_router_also_learns_the_eras_from_untyped_records():
     # the heads themselves are the same: only the router read the untyped records
     np.testing.assert_allclose(seeing.current.coef, blind.current.coef)
     np.testing.assert_allclose(seeing.archive.coef, blind.archive.coef)
+
+
+# --- a retrain keeps what only the archive decides ---------------------------------------------
+def _with_topics():
+    from conftest import make_records
+
+    return _two_era_records() + [r for r in make_records() if r.topics is not None or r.summary is not None]
+
+
+def test_a_retrain_keeps_the_archive_head_a_refit_would_give_back():
+    """With the vocabulary kept, the archive head is fitted on the same archive records in the
+    same space: a refit gives it back (to float32 rounding), so a retrain keeps it (and the topic context,
+    fitted on the same archive leads) instead of spending a third of its time on it."""
+    from conftest import SPORTS, VOCAB
+    from model.baseline import RoutedTypeHead
+    from training.baseline import fit_baseline
+    from training.data import Record
+
+    records, params = _with_topics(), small_params()
+    current = fit_baseline(records, params, progress=False)
+    assert current.meta["training"]["kept_from_current"] == []  # a first fit keeps nothing
+    new = [Record(id="recent/B-new", source="recent/B", type=SPORTS,
+                  text=" ".join(VOCAB[SPORTS][k] for k in (5, 1, 3)) + " điện thoại thông minh")]
+    warm = fit_baseline(records + new, params, progress=False, preferred=new, preferred_weight=5.0,
+                        warm_from=current)
+    assert warm.meta["training"]["kept_from_current"] == ["vocabulary", "archive type head", "topic context"]
+    assert warm.features is current.features and warm.n_docs == current.n_docs
+    assert isinstance(warm.type_head, RoutedTypeHead) and warm.type_head.archive is current.type_head.archive
+    assert warm.topics_head.context is current.topics_head.context
+    # the same retrain, told nothing of the current model's archive: fits the archive head again
+    unknown = replace(current, meta={})
+    refit = fit_baseline(records + new, params, progress=False, preferred=new, preferred_weight=5.0,
+                         warm_from=unknown)
+    assert refit.meta["training"]["kept_from_current"] == ["vocabulary"]
+    assert refit.type_head.archive is not current.type_head.archive
+    # ... the same weights, up to float32 rounding (a first fit's features carry a float64 idf)
+    np.testing.assert_allclose(refit.type_head.archive.coef, current.type_head.archive.coef, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(refit.type_head.archive.calib_coef, current.type_head.archive.calib_coef, rtol=1e-4,
+                               atol=1e-5)
+    lead, kept_lead = refit.topics_head.context.lead_type, current.topics_head.context.lead_type
+    np.testing.assert_allclose(lead.coef, kept_lead.coef, rtol=1e-4, atol=1e-5)
+    # the current head learnt the new record: it is not kept
+    assert not np.array_equal(warm.type_head.current.coef, current.type_head.current.coef)
+
+
+def test_what_changes_the_archive_fits_it_again():
+    from conftest import SPORTS, VOCAB
+    from training.baseline import fit_baseline
+    from training.data import Record
+
+    records, params = _with_topics(), small_params()
+    current = fit_baseline(records, params, progress=False)
+    # an archive label changed (as a relabel does): the archive head and context are fitted again
+    first = next(i for i, r in enumerate(records) if r.source == "vntc/A" and r.type == SPORTS)
+    changed = records[:first] + [replace(records[first], type="Đời sống")] + records[first + 1:]
+    relabelled = fit_baseline(changed, params, progress=False, warm_from=current)
+    assert relabelled.meta["training"]["kept_from_current"] == ["vocabulary"]
+    # other settings: nothing kept
+    other = fit_baseline(records, replace(params, tfidf=TfidfParams(min_df=1, max_df=1.0, max_features=50)),
+                         progress=False, warm_from=current)
+    assert other.meta["training"]["kept_from_current"] == []
+    # many more articles than the vocabulary was fitted on: fitted again
+    more = [Record(id=f"recent/B-more-{i}", source="recent/B", type=SPORTS,
+                   text=" ".join(VOCAB[SPORTS][(i + k) % 6] for k in range(4)) + f" điện thoại {i}") for i in range(20)]
+    grown = fit_baseline(records + more, params, progress=False, preferred=more, warm_from=current)
+    assert grown.meta["training"]["kept_from_current"] == []
+
+
+def test_new_words_the_vocabulary_lacks_fit_it_again():
+    from training.baseline import fit_baseline
+    from training.data import Record
+
+    records, params = _with_topics(), small_params()
+    current = fit_baseline(records, params, progress=False)
+    foreign = [Record(id="recent/B-en", source="recent/B", type="Thể thao",
+                      text="The striker scored twice as the visitors collapsed after halftime")]
+    refit = fit_baseline(records + foreign, params, progress=False, preferred=foreign, warm_from=current)
+    assert refit.meta["training"]["kept_from_current"] == []
+    assert "striker" in refit.features.vocabulary and "striker" not in current.features.vocabulary

@@ -103,8 +103,9 @@ KIND_NAMES = {
 
 
 def fine_tuning_section(training: dict[str, Any] | None, onnx: str | None = None) -> str:
-    """What the transformer's fine-tuning did, how the combination was chosen, what answers."""
-    if not training:
+    """What the transformer's fine-tuning did, how the combination was chosen, what answers.
+    (A baseline's ``training`` holds what a retrain may keep; it fine-tuned nothing.)"""
+    if not training or "fine_tune" not in training:
         return ""
     run = training.get("fine_tune", {})
     lines = ["", "## Fine-tuning",

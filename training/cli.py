@@ -276,8 +276,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "(kept as data in the registry, never written into the data files)")
     p.add_argument("--undo-relabels", action="store_true", help="train the candidate without earlier --relabel-similar changes")
     p.add_argument("--refit-all", action="store_true",
-                   help="fit every head again; by default a baseline candidate keeps the current summary scorer "
-                   "when the new data brings no summary")
+                   help="fit every part again; by default a baseline candidate keeps the current summary scorer "
+                   "when the new data brings no summary, and the current vocabulary, archive type head and topic "
+                   "context while the articles number within 5%% of those the vocabulary was fitted on")
     p.set_defaults(func=_cmd_retrain)
 
     p = sub.add_parser("batch", help="annotate an archive: sharded JSONL.gz results, resumable, N worker processes")

@@ -80,6 +80,9 @@ class DataReport:
     new_weight: float = 1.0
     relabels: dict[str, Any] = field(default_factory=dict)  # label changes in force, made or undone
     summary_kept_from: str | None = None  # the version whose summary scorer the candidate keeps
+    # Parts the candidate kept from the current model because the new data cannot change them
+    # ("vocabulary", "archive type head", "topic context"); known once it is fitted.
+    kept_from_current: list[str] = field(default_factory=list)
 
     def render(self) -> str:
         lines = [f"New data: {self.records} article(s) from {', '.join(self.files)}"]
@@ -120,6 +123,10 @@ class DataReport:
         if self.summary_kept_from:
             lines.append(f"  summary scorer: kept from {self.summary_kept_from}, as the new data brings no summary "
                          "(--refit-all fits it again)")
+        if self.kept_from_current:
+            lines.append(f"  kept from the current model: {', '.join(self.kept_from_current)}; the new data adds under 5% to the "
+                         "articles and changes no archive record "
+                         "(--refit-all fits them again)")
         return "\n".join(lines)
 
 
@@ -267,8 +274,9 @@ def retrain(
     ``auto_new_weight``, 10 for up to 160 new records trained on, less for more);
     ``relabel_similar``: give each new type label to the old training articles that look like
     its articles (``relabels.py``); ``undo_relabels``: train without earlier label changes;
-    ``refit_all``: fit the summary scorer again even when the new data brings no summary
-    (``kept_summary``)."""
+    ``refit_all``: fit every part again: the summary scorer even when the new data brings no
+    summary (``kept_summary``), and the vocabulary and archive parts (``fit_baseline``'s
+    ``warm_from``)."""
     if new_weight is not None and not (isinstance(new_weight, (int, float)) and 0 < new_weight <= 1000):
         raise ValueError(f"--new-weight must be a number in (0, 1000]; got {new_weight!r}.")
     registry = registry or Registry()
@@ -320,12 +328,19 @@ def retrain(
     records += short
     staging = registry.staging_dir()
     try:
-        _, staged = fit_and_save(records, config, staging / "bundle", prints + new_prints, progress, holdout,
+        # A baseline candidate may keep the vocabulary and what is fitted on the archive alone.
+        warm_from = None if refit_all or config.kind != "baseline" or not isinstance(current_predictor.model, BaselineModel) \
+            else current_predictor.model
+        model, staged = fit_and_save(records, config, staging / "bundle", prints + new_prints, progress, holdout,
                                  extra_meta={"retrained_from": current.name, "new_data": new_prints,
                                              "new_weight": new_weight, "new_held_out": len(new_held),
                                              "new_short_views": len(short),
                                              "summary_scorer_from": report.summary_kept_from},
-                                 preferred=new_fit + short, preferred_weight=new_weight, summary_from=summary_from)
+                                 preferred=new_fit + short, preferred_weight=new_weight, summary_from=summary_from,
+                                 warm_from=warm_from)
+        report.kept_from_current = list(model.meta.get("training", {}).get("kept_from_current", [])) if warm_from else []
+        if report.kept_from_current:
+            log.info("kept from %s: %s (--refit-all fits them again)", current.name, ", ".join(report.kept_from_current))
         # 3. Both models on the same holdout, and on the held-out new records.
         current_metrics, candidate_metrics, comparison, reasons = compare_on_holdout(
             staged, current, holdout, tolerance, progress)

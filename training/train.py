@@ -136,9 +136,11 @@ def fit_and_save(
     workdir: Path | None = None,
     resume: bool = False,
     summary_from: Any = None,
+    warm_from: Any = None,
 ) -> tuple[Any, Path]:
     """Fit on ``records``, save to ``target``, evaluate the saved bundle, save again with metrics.
-    ``summary_from``: a baseline model whose summary scorer is kept (``fit_baseline``).
+    ``summary_from``: a baseline model whose summary scorer is kept; ``warm_from``: a baseline
+    model whose vocabulary and archive parts may be kept (both ``fit_baseline``).
 
     The transformer kind keeps checkpoints in ``workdir`` (default: beside ``target``) until
     the bundle is saved, so ``resume=True`` continues an interrupted run.
@@ -154,7 +156,7 @@ def fit_and_save(
             return None, None
     else:
         model = fit_baseline(records, config.baseline, progress, preferred=preferred, preferred_weight=preferred_weight,
-                             summary_from=summary_from)
+                             summary_from=summary_from, warm_from=warm_from)
     train_seconds = time.perf_counter() - started
     log.info("fitted in %.1f s", train_seconds)
     meta = {
