@@ -99,6 +99,7 @@ def run_retrain(template: Registry, scratch: Path, name: str, data: Path, weight
     print(result.table())
     out = {"new_weight": result.report.new_weight, "asked_weight": weight_name(weight), "relabel_similar": relabel_similar,
            "retrain_seconds": round(seconds, 1), "summary_kept_from": result.report.summary_kept_from,
+           "kept_from_current": result.report.kept_from_current,
            "promoted": result.promoted,
            "reasons": result.reasons, "new_held_out": result.new_held,
            "new_data_gains": [{"task": g.task, "metric": g.metric, "n": g.n, "current": g.current,
