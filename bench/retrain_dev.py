@@ -1,6 +1,7 @@
 """The `--new-weight` default, chosen again on a fresh dev split (no test file is read).
 
     python bench/retrain_dev.py [--home models/bench-registry-default] [--weights 5 10 20] [--config FILE]
+                                [--size 200] [--refit-all] [--relabel-similar] [--out FILE]
 
 The default (10) was first chosen by a rule written after the test files had been read. Here
 it is chosen on training data only, by a rule fixed before this script ran:
