@@ -343,3 +343,18 @@ def test_new_words_the_vocabulary_lacks_fit_it_again():
     refit = fit_baseline(records + foreign, params, progress=False, preferred=foreign, warm_from=current)
     assert refit.meta["training"]["kept_from_current"] == []
     assert "striker" in refit.features.vocabulary and "striker" not in current.features.vocabulary
+
+
+def test_a_calibrator_at_its_iteration_limit_is_logged_not_warned(typed, caplog, monkeypatch):
+    import warnings
+
+    import training.baseline
+
+    X, y = typed
+    monkeypatch.setattr(training.baseline, "CALIBRATION_MAX_ITER", 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # scikit-learn's ConvergenceWarning would fail here
+        with caplog.at_level("INFO", logger="newslens.train"):
+            head = fit_type_head(X, y, replace(small_params(), type_nb_svm=False), weight=np.full(len(y), 10.0))
+    assert "calibrator stopped at its 1-iteration limit" in caplog.text
+    assert head.proba(X).shape == (len(y), len(set(y)))

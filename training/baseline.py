@@ -9,12 +9,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import warnings
 from dataclasses import asdict, replace
 
 import numpy as np
 import scipy.sparse as sp
 from joblib import Parallel, delayed
 from sklearn.decomposition import TruncatedSVD
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
@@ -40,6 +42,8 @@ SUMMARY_CHUNK = 256
 # The logit given to a topic that every (or no) training record carries: a probability of
 # about 0.9997 (or 0.0003), so the label is always (never) chosen, as in the training data.
 CONSTANT_LABEL_LOGIT = 8.0
+# Iterations of the type head's calibrator (a multinomial logistic map of the scorers' out-of-fold scores).
+CALIBRATION_MAX_ITER = 1000
 # The topic threshold when there are too few records for out-of-fold tuning (fewer than two folds).
 UNTUNED_THRESHOLD = 0.3
 # LSA of the common terms: power iterations of the randomised SVD (sklearn's default is 5);
@@ -311,7 +315,15 @@ def fit_type_head(X: sp.csr_matrix, y: list[str], params: BaselineParams, weight
                 sums[k][1] = sums[k][1] + fold_b / folds
     if scorers is None:
         scorers = [(W, b) for W, b in sums]
-    calib = LogisticRegression(C=1.0, max_iter=1000).fit(oof, y_arr, sample_weight=weight)
+    calib = LogisticRegression(C=1.0, max_iter=CALIBRATION_MAX_ITER)
+    # With heavy sample weights (a retrain's new records) lbfgs may stop at its limit; that is
+    # said once in the log, not as scikit-learn's warning in a newsroom's terminal.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        calib.fit(oof, y_arr, sample_weight=weight)
+    if np.max(calib.n_iter_) >= CALIBRATION_MAX_ITER:
+        log.info("type head: the calibrator stopped at its %d-iteration limit (weighted records); "
+                 "its probabilities are used as fitted", CALIBRATION_MAX_ITER)
     C, c = one_row_per_label(calib.coef_, calib.intercept_)
     W = np.vstack([w for w, _ in scorers])
     b = np.concatenate([bias for _, bias in scorers])
