@@ -656,3 +656,17 @@ def test_relabel_similar_changes_old_labels_as_registry_data_and_can_be_undone(t
     undone = retrain([str(more)], registry=registry, undo_relabels=True, force=True, progress=False)
     assert undone.candidate.info["relabels"] == [] and undone.report.relabels["undone"] == [name]
     assert "UNDONE" in undone.report.render()
+
+
+def test_duplicates_that_bring_a_label_are_told_apart_from_repeats():
+    from training.retrain import inspect_new_data
+
+    existing = corpus()
+    untyped = [r for r in existing if r.type is None][:3]  # topics or summary records, same text
+    typed_now = [replace(r, type=SPORTS) for r in untyped]
+    repeats = [r for r in existing if r.type is not None][:2]
+    report = inspect_new_data(["new.jsonl"], typed_now + repeats, existing, {"type": OLD_TYPES}, {})
+    assert report.duplicates_of_existing == 5 and report.duplicates_adding_labels == 3
+    assert "duplicates of existing training data: 5 (3 of them bring a label their existing copy lacks)" in report.render()
+    plain = inspect_new_data(["new.jsonl"], repeats, existing, {"type": OLD_TYPES}, {})
+    assert "duplicates of existing training data: 2; " in plain.render()

@@ -80,6 +80,9 @@ class DataReport:
     new_weight: float = 1.0
     relabels: dict[str, Any] = field(default_factory=dict)  # label changes in force, made or undone
     summary_kept_from: str | None = None  # the version whose summary scorer the candidate keeps
+    # Of the duplicates of existing training data, those that bring a label their existing copy
+    # lacks (an untyped article now typed, a summary added): not repeats, new labels.
+    duplicates_adding_labels: int = 0
     # Parts the candidate kept from the current model because the new data cannot change them
     # ("vocabulary", "archive type head", "topic context"); known once it is fitted.
     kept_from_current: list[str] = field(default_factory=list)
@@ -98,7 +101,9 @@ class DataReport:
         for task, n in self.dropped_labels.items():
             if n:
                 lines.append(f"  {n} {task} label(s) outside the fixed taxonomy were ignored (--labels)")
-        lines.append(f"  duplicates of existing training data: {self.duplicates_of_existing}; "
+        adding = (f" ({self.duplicates_adding_labels} of them bring a label their existing copy lacks)"
+                  if self.duplicates_adding_labels else "")
+        lines.append(f"  duplicates of existing training data: {self.duplicates_of_existing}{adding}; "
                      f"repeated within the new data: {self.duplicates_within}")
         if self.conflicts:
             lines.append(f"  CONFLICTS: {len(self.conflicts)} article(s) carry different labels for the same text:")
@@ -218,9 +223,16 @@ def inspect_new_data(files: list[str], new: list[Record], existing: list[Record]
         new_labels=new_labels,
         duplicates_of_existing=sum(record_key(r) in existing_keys for r in new),
         duplicates_within=within,
+        duplicates_adding_labels=sum(_adds_labels(r, existing_by_key.get(record_key(r))) for r in new),
         conflicts=conflicts,
         dropped_labels=dropped,
     )
+
+
+def _adds_labels(new: Record, old: Record | None) -> bool:
+    """Whether ``new`` (the same text as ``old``) carries a label that ``old`` lacks."""
+    return old is not None and any(getattr(new, task) is not None and getattr(old, task) is None
+                                   for task in ("type", "topics", "tags", "summary"))
 
 
 def allowed_drop(value: float, n: int, tolerance: float) -> float:
