@@ -18,7 +18,7 @@ it is chosen on training data only, by a rule fixed before this script ran:
   442 of the 1,000). Education articles are today's, and the archive head, which answers
   VNTC-like articles, rarely says the new label, so the rate over the whole holdout (half
   VNTC) was too kind: weight 20 had 4 / 1,000 there and precision 0.708 on ``recent/test``.
-  (Until this session the whole holdout's rate was used; it is still reported.)
+  (Before, the whole holdout's rate was used; it is still reported.)
 - The rule: the weight with the best F1 of R and P, among those whose fixed-holdout
   accuracy is at least the current model's minus 0.005. Ties go to the smaller weight.
 

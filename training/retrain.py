@@ -29,6 +29,7 @@ from model.baseline import BaselineModel
 from model.predictor import Predictor
 from model.summary import FEATURE_NAMES
 
+from .baseline import WARM_MAX_GROWTH
 from .config import TrainConfig, _build
 from .data import Record
 from .evaluate import evaluate, predict_records
@@ -129,9 +130,12 @@ class DataReport:
             lines.append(f"  summary scorer: kept from {self.summary_kept_from}, as the new data brings no summary "
                          "(--refit-all fits it again)")
         if self.kept_from_current:
-            lines.append(f"  kept from the current model: {', '.join(self.kept_from_current)}; the new data adds under 5% to the "
-                         "articles and changes no archive record "
-                         "(--refit-all fits them again)")
+            why = {"vocabulary": f"the articles differ by under {WARM_MAX_GROWTH:.0%} from those it was fitted on "
+                                 "and it holds the new articles' words",
+                   "archive type head": "the same archive records and settings",
+                   "topic context": "the same archive records and settings"}
+            kept = "; ".join(f"{part} ({why.get(part, 'unchanged inputs')})" for part in self.kept_from_current)
+            lines.append(f"  kept from the current model: {kept} (--refit-all fits them again)")
         return "\n".join(lines)
 
 
@@ -350,9 +354,7 @@ def retrain(
                                              "summary_scorer_from": report.summary_kept_from},
                                  preferred=new_fit + short, preferred_weight=new_weight, summary_from=summary_from,
                                  warm_from=warm_from)
-        report.kept_from_current = list(model.meta.get("training", {}).get("kept_from_current", [])) if warm_from else []
-        if report.kept_from_current:
-            log.info("kept from %s: %s (--refit-all fits them again)", current.name, ", ".join(report.kept_from_current))
+        report.kept_from_current = list(model.meta.get("training", {}).get("kept_from_current", []))
         # 3. Both models on the same holdout, and on the held-out new records.
         current_metrics, candidate_metrics, comparison, reasons = compare_on_holdout(
             staged, current, holdout, tolerance, progress)
