@@ -26,7 +26,7 @@ from sklearn.linear_model import SGDClassifier  # noqa: E402
 
 from model.features import TfidfFeatures, TfidfParams, analysis_text, lead_text  # noqa: E402
 from model.paths import data_dir  # noqa: E402
-from training.baseline import fit_routed_type_head, fit_type_head  # noqa: E402
+from training.baseline import fit_routed_type_head, fit_type_head, headline_views  # noqa: E402
 from training.baseline import type_estimator as type_estimator_for  # noqa: E402
 from training.config import BaselineParams  # noqa: E402
 from training.data import read_records  # noqa: E402
@@ -37,6 +37,9 @@ from training.splits import dev_split  # noqa: E402
 DEV_SHARE = 0.15
 OUT = Path(__file__).with_name("results") / "type_recipes.json"
 SHORT_TERMS = 200  # TF-IDF terms: headline + lead has ~50-120, a full article ~1,000
+# The routed recipe before the headline blocks and the era copy (2026-12-01): the extra-block
+# rows compare with it; "shipped_default" is what default_config.json trains now.
+PREVIOUS = BaselineParams(type_epochs=10, type_headline_weight=0.0, type_current_era_copy=False)
 CACHE = Path(os.environ.get("TMPDIR", "/tmp")) / "newslens-type-recipes"  # features, between runs
 
 
@@ -197,7 +200,7 @@ def main() -> None:
         out = {}
         for name, fit_records in (("10 labels", vntc_fit + recent_fit), ("11 labels", vntc_fit + recent_fit + edu_fit)):
             head = fit_routed_type_head(X[: len(fit_records)], fit_records, BaselineParams(type_epochs=10))
-            pred = np.array(head.labels)[np.argmax(head.proba(Xd), 1)]
+            pred = np.array(head.labels)[np.argmax(head.proba(Xd, headline_views(dev + edu_dev)), 1)]
             res = score(pred[: len(dev)], dev)  # the articles of the 10 labels
             said = pred == "Giáo dục"
             truth = np.r_[np.zeros(len(dev), bool), np.ones(len(edu_dev), bool)]
@@ -215,12 +218,13 @@ def main() -> None:
         t = time.perf_counter()
         head = fit_routed_type_head(X, vntc_fit + recent_fit, params)
         res = {"fit_s": round(time.perf_counter() - t, 1)}
-        res["routed"] = score(np.array(head.labels)[np.argmax(head.proba(Xd), 1)], dev)
+        views = headline_views(dev)
+        res["routed"] = score(np.array(head.labels)[np.argmax(head.proba(Xd, views), 1)], dev)
         current = head.router.is_current(Xd)
         res["era_agreement"] = round(float((current == np.array([group(r) != "vntc" for r in dev])).mean()), 4)
         # each head alone on every dev article: the archive head is the recipe before recent/ was added
         res["archive_head_alone"] = score(np.array(head.archive.labels)[np.argmax(head.archive.proba(Xd), 1)], dev)
-        cur = head.current.proba(head.router.with_short_block(Xd))
+        cur = head._current_proba(Xd, views)
         res["current_head_alone"] = score(np.array(head.labels)[np.argmax(cur, 1)], dev)
         # How to route: hard at a shifted boundary, or a soft mixture of the two heads weighted
         # by the era classifier's own probability (modified Huber: (d + 1) / 2, clipped).
@@ -238,10 +242,11 @@ def main() -> None:
     shipped_head: dict = {}
 
     def shipped_once():
-        """(X, Xd, fit records, params, the shipped routed head), the head fitted once a run."""
+        """(X, Xd, fit records, params, the routed head of ``PREVIOUS``), fitted once a run: what
+        the extra blocks below were measured against."""
         X, Xd = features(base)
         fit_records = vntc_fit + recent_fit
-        params = BaselineParams(type_epochs=10)
+        params = PREVIOUS
         if "head" not in shipped_head:
             shipped_head["head"] = fit_routed_type_head(X, fit_records, params)
         return X, Xd, fit_records, params, shipped_head["head"]
@@ -254,13 +259,12 @@ def main() -> None:
                 [analysis_text(r.text, r.title) for r in vntc_fit + recent_fit], base)
         return shipped_head["features"]
 
-    def extra_block(kind: str, weight: float):
-        # The shipped routed head, whose current head also reads one more block of features:
-        # "char_short": character 2-4-grams of the headline + lead, for short inputs only
-        # (the topics head's kind of features, fitted on the short training articles);
-        # "title": the headline's own word features, for every article.
-        X, Xd, fit_records, params, head = shipped_once()
-        t = time.perf_counter()
+    def block(kind: str, fit_records, head, X, Xd):
+        """One extra feature block for the current head (rows of the fit part, rows of dev):
+        "char_short": character 2-4-grams of the headline + lead, for short inputs only
+        (the topics head's kind of features, fitted on the short training articles);
+        "title_main": the headline's row in the articles' own vocabulary (free at answer time);
+        "title": the headline's own word features (a vocabulary of its own), for every article."""
         if kind == "char_short":
             views = [lead_text(analysis_text(r.text, r.title)) for r in fit_records]
             views_d = [lead_text(analysis_text(r.text, r.title)) for r in dev]
@@ -270,7 +274,13 @@ def main() -> None:
             cf, _ = TfidfFeatures.fit_transform([v for v, s_ in zip(views, short_fit) if s_], char_params)
             B = sp.diags(short_fit.astype(np.float32)) @ cf.transform(views)
             Bd = sp.diags(head.router.is_short(Xd).astype(np.float32)) @ cf.transform(views_d)
-        elif kind == "title_main":  # the headline's row in the articles' own vocabulary: free at answer time
+        elif kind == "era_copy":
+            # Daume's copy for the current era (the stacked recipe's, inside the routed design):
+            # training rows of today's sources get a second copy of their features; at answer
+            # time the router has already said "current", so every routed input has it.
+            B = sp.diags(np.array([not r.source.startswith("vntc/") for r in fit_records], np.float32)) @ X
+            Bd = Xd
+        elif kind == "title_main":
             feats = shipped_features()
             B = feats.transform([(r.title or "").lower() for r in fit_records])
             Bd = feats.transform([(r.title or "").lower() for r in dev])
@@ -278,6 +288,17 @@ def main() -> None:
             tf, _ = TfidfFeatures.fit_transform([(r.title or "").lower() for r in fit_records],
                                                 TfidfParams(min_df=2, max_df=0.5, max_features=200_000))
             B, Bd = tf.transform([(r.title or "").lower() for r in fit_records]), tf.transform([(r.title or "").lower() for r in dev])
+        return B, Bd
+
+    def extra_block(kind: str, weight: float, *more: tuple[str, float]):
+        # The shipped routed head, whose current head also reads one or more blocks of
+        # features (``block``), each scaled by its weight.
+        X, Xd, fit_records, params, head = shipped_once()
+        t = time.perf_counter()
+        blocks = [(block(k, fit_records, head, X, Xd), w) for k, w in [(kind, weight), *more]]
+        B = sp.hstack([w * b for (b, _), w in blocks], format="csr")
+        Bd = sp.hstack([w * bd for (_, bd), w in blocks], format="csr")
+        weight = 1.0
         design = sp.hstack([head.router.with_short_block(X), weight * B], format="csr")
         design_d = sp.hstack([head.router.with_short_block(Xd), weight * Bd], format="csr")
         current = fit_type_head(design, [r.type for r in fit_records],
@@ -357,10 +378,17 @@ def main() -> None:
         "current_title_main_w0.5": lambda: extra_block("title_main", 0.5),
         "current_title_main_w1": lambda: extra_block("title_main", 1.0),
         "current_title_main_w0.25": lambda: extra_block("title_main", 0.25),
+        "current_era_copy_w1": lambda: extra_block("era_copy", 1.0),
+        "current_char_short_title_block_era_copy": lambda: extra_block("char_short", 0.5, ("title", 0.5), ("era_copy", 1.0)),
+        "current_char_short_and_title_block_w0.5": lambda: extra_block("char_short", 0.5, ("title", 0.5)),
         "shipped_routed_two_heads": lambda: shipped(BaselineParams()),
         "shipped_e10_folds2": lambda: shipped(BaselineParams(type_epochs=10, calibration_folds=2)),
         "shipped_e10": lambda: shipped(BaselineParams(type_epochs=10, type_current_folds=3)),
         "shipped_default": lambda: shipped(BaselineParams(type_epochs=10)),  # what default_config.json trains
+        "shipped_previous": lambda: shipped(PREVIOUS),
+        "shipped_e5": lambda: shipped(BaselineParams(type_epochs=5)),
+        "shipped_e5_crossfit": lambda: shipped(BaselineParams(type_epochs=5, type_crossfit=True)),
+        "shipped_e10_crossfit": lambda: shipped(BaselineParams(type_epochs=10, type_crossfit=True)),  # the same before the headline blocks and era copy
         "shipped_crossfit": lambda: shipped(BaselineParams(type_epochs=10, type_crossfit=True)),
         "shipped_current_head_current_era": lambda: shipped(BaselineParams(type_epochs=10, type_current_reads_archive=False)),
         "education_label": education,

@@ -36,6 +36,8 @@ from .text import Sentence, normalize, read_article, split_sentences, tidy_spaci
 KIND = "baseline"
 VOCAB_FILE = "vocabulary.json"
 CHAR_VOCAB_FILE = "topic_char_vocabulary.json"
+# The type head's headline blocks (HeadlineFeatures): their vocabularies, by block name.
+HEADLINE_VOCAB_FILES = {"title": "type_title_vocabulary.json", "char": "type_char_vocabulary.json"}
 WEIGHTS_FILE = "weights.npz"
 
 
@@ -96,8 +98,46 @@ class TypeHead:
         """Each feature's weight for ``label`` as it applies to the one article in ``X``."""
         return self.coef[self.labels.index(label)] if label in self.labels else np.zeros(X.shape[1], np.float32)
 
-    def proba(self, X: sp.csr_matrix) -> np.ndarray:
+    def proba(self, X: sp.csr_matrix, views: list[tuple[str, str]] | None = None) -> np.ndarray:
+        """``views`` is read only by a RoutedTypeHead with headline blocks: one interface."""
         return _softmax(self.scores(X) @ self.calib_coef.T + self.calib_intercept)
+
+
+@dataclass
+class HeadlineFeatures:
+    """Two more blocks of evidence for the current type head, read from the headline and lead.
+
+    - ``title``: the headline's own word TF-IDF (a vocabulary of headlines), for every article:
+      a headline is worded unlike a body ("Ronaldo lập cú đúp" says Thể thao in few words);
+    - ``char``: character 2-4-grams of the headline + lead, for short inputs only (a feed
+      item or alert), where a handful of words must carry the decision.
+    Each block is scaled by ``weight``. Chosen on the dev splits of vntc/train + recent/train
+    (bench/type_recipes.py, ``current_char_short_and_title_block_w0.5``).
+    """
+
+    title: TfidfFeatures | None
+    char: TfidfFeatures | None
+    weight: float
+
+    def width(self) -> int:
+        return sum(len(f.vocabulary) for f in (self.title, self.char) if f is not None)
+
+    def block(self, views: list[tuple[str, str]], short: np.ndarray) -> sp.csr_matrix:
+        """[title | char] rows of ``views`` ((headline, analysis text) per article); the char
+        block is empty for articles that are not ``short``."""
+        parts = []
+        if self.title is not None:
+            parts.append(self.title.transform([headline_view(title) for title, _ in views]))
+        if self.char is not None:
+            parts.append(self.char.transform([lead_text(a) if s else "" for (_, a), s in zip(views, short)]))
+        if not parts:
+            return sp.csr_matrix((len(views), 0), dtype=np.float32)
+        return (sp.hstack(parts, format="csr") * self.weight).astype(np.float32)
+
+
+def headline_view(title: str) -> str:
+    """What the headline block reads: the normalised, lower-cased headline."""
+    return normalize(title).lower() if title else ""
 
 
 @dataclass
@@ -114,22 +154,34 @@ class RoutedTypeHead:
 
     labels: list[str]  # the current head's: every label of the training data
     archive: TypeHead
-    current: TypeHead  # reads router.with_short_block(X): 2 x n_features
+    current: TypeHead  # reads router.with_short_block(X) and headline.block: 2 x n_features + headline.width()
     router: EraRouter
+    headline: HeadlineFeatures | None = None
+    # The era copy's weights [n_labels, n_features] (Daumé's augmentation by era): the current
+    # head learned today's records with a second copy of their features. Every input the router
+    # calls current has that copy, so its weights are already added into the current head's
+    # shared ones; they are taken out again where the current head reads an archive-era input
+    # (a label the archive never had, below), which had no copy in training.
+    era_coef: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self._archive_columns = [self.labels.index(label) for label in self.archive.labels]
         # Labels the archive never had (a label a retrain added, such as "Giáo dục"): the
         # archive head cannot say them, so the current head says how likely they are.
         self._new_columns = [i for i, label in enumerate(self.labels) if label not in self.archive.labels]
+        self._era_coef_t = None if self.era_coef is None else np.ascontiguousarray(self.era_coef.T)
 
-    def proba(self, X: sp.csr_matrix) -> np.ndarray:
+    def proba(self, X: sp.csr_matrix, views: list[tuple[str, str]] | None = None) -> np.ndarray:
+        """``views``: (headline, analysis text) of each row of ``X``, which the headline
+        blocks read; required when the head has them."""
+        if self.headline is not None and (views is None or len(views) != X.shape[0]):
+            raise ValueError("this type head reads the headline too: pass views, one (headline, analysis text) per row")
         current = self.router.is_current(X)
         # float32 like TypeHead.proba: a float64 block would make the topics head convert its
         # dense weights on every call (measured: 33 ms an article instead of 0.1).
         out = np.zeros((X.shape[0], len(self.labels)), dtype=np.float32)
         if current.any():
-            out[current] = self._current_proba(X[current])
+            out[current] = self._current_proba(X[current], _rows(views, current))
         if not current.all():
             archive = self.archive.proba(X[~current])
             if self._new_columns:
@@ -137,19 +189,24 @@ class RoutedTypeHead:
                 # read like VNTC (a quarter of them did), where the archive head can only file
                 # it under an old label. P(new label) is the current head's; the archive head
                 # shares the rest among the labels it knows.
-                new = self._current_proba(X[~current])[:, self._new_columns]
+                new = self._current_proba(X[~current], _rows(views, ~current), era=False)[:, self._new_columns]
                 archive = archive * (1.0 - new.sum(axis=1, keepdims=True))
                 out[np.ix_(~current, self._new_columns)] = new
             out[np.ix_(~current, self._archive_columns)] = archive
         return out
 
-    def _current_proba(self, X: sp.csr_matrix) -> np.ndarray:
-        """``current.proba(router.with_short_block(X))`` without building the wide matrix."""
+    def _current_proba(self, X: sp.csr_matrix, views: list[tuple[str, str]] | None, era: bool = True) -> np.ndarray:
+        """``current.proba([router.with_short_block(X) | headline.block])`` without building
+        the wide matrix; ``era=False``: for archive-era inputs, without the era copy's weights."""
         n, h = X.shape[1], self.current
         scores = np.asarray(X @ h._coef_t[:n]) + h.intercept
+        if not era and self._era_coef_t is not None:
+            scores -= np.asarray(X @ self._era_coef_t)
         short = self.router.is_short(X)
         if short.any():
-            scores[short] += np.asarray(X[short] @ h._coef_t[n:])
+            scores[short] += np.asarray(X[short] @ h._coef_t[n:2 * n])
+        if self.headline is not None:
+            scores += np.asarray(self.headline.block(views, short) @ h._coef_t[2 * n:])
         return _softmax(scores @ h.calib_coef.T + h.calib_intercept)
 
     def term_weights(self, X: sp.csr_matrix, label: str) -> np.ndarray:
@@ -158,8 +215,17 @@ class RoutedTypeHead:
         if label not in self.labels:
             return np.zeros(X.shape[1], np.float32)
         # A current-era article, or a label only the current head knows (see proba).
-        n, w = X.shape[1], self.current.coef[self.labels.index(label)]
-        return w[:n] + w[n:] if self.router.is_short(X)[0] else w[:n]
+        # The word terms' weights; the headline blocks' are not word terms of X.
+        j = self.labels.index(label)
+        n, w = X.shape[1], self.current.coef[j]
+        shared = w[:n]
+        if self.era_coef is not None and not self.router.is_current(X)[0]:
+            shared = shared - self.era_coef[j]  # as _current_proba reads an archive-era input
+        return shared + w[n:2 * n] if self.router.is_short(X)[0] else shared
+
+
+def _rows(views: list | None, mask: np.ndarray) -> list | None:
+    return None if views is None else [v for v, m in zip(views, mask) if m]
 
 
 @dataclass
@@ -392,7 +458,7 @@ class BaselineModel:
         analysed = [analysis_text(t, h) for t, h in zip(texts, titles)]
         sentences = [split_sentences(t) for t in texts]
         X, features = self.article_features(analysed, sentences, titles)
-        type_proba = self.type_head.proba(X) if self.type_head is not None else None
+        type_proba = self.type_head.proba(X, list(zip(titles, analysed))) if self.type_head is not None else None
         topic_proba = None
         if self.topics_head is not None:
             topic_proba = self.topics_head.proba(self.topics_head.design(X, analysed, type_proba))
@@ -453,9 +519,10 @@ class BaselineModel:
         if self.type_head is None:
             return []
         article = read_article(text, title)
-        X = self.features.transform([analysis_text(article.body, article.title)])
+        analysed = analysis_text(article.body, article.title)
+        X = self.features.transform([analysed])
         head = self.type_head
-        j = head.labels.index(label) if label else int(head.proba(X)[0].argmax())
+        j = head.labels.index(label) if label else int(head.proba(X, [(article.title, analysed)])[0].argmax())
         row = X.getrow(0)
         contrib = row.data * head.term_weights(X, head.labels[j])[row.indices]
         order = np.argsort(-contrib)[:top]
@@ -488,6 +555,15 @@ class BaselineModel:
                 arrays.update(_head_arrays("type_current", h.current), type_router_coef=h.router.coef.astype(np.float32))
                 config["type_router"] = {"intercept": float(h.router.intercept), "short_terms": h.router.short_terms,
                                          "archive_labels": h.archive.labels}
+                if h.era_coef is not None:
+                    arrays["type_current_era_coef"] = h.era_coef.astype(np.float32)
+                if h.headline is not None:
+                    config["type_headline"] = {"weight": h.headline.weight}
+                    for name in HEADLINE_VOCAB_FILES:
+                        f = getattr(h.headline, name)
+                        config["type_headline"][f"{name}_tfidf"] = asdict(f.params) if f is not None else None
+                        if f is not None:
+                            arrays[f"type_{name}_idf"] = f.idf
                 h = h.archive
             arrays.update(_head_arrays("type", h))
         if self.topics_head is not None:
@@ -521,6 +597,10 @@ class BaselineModel:
             writer.add_json(VOCAB_FILE, self.features.term_list())
             if self.topics_head is not None and self.topics_head.char_features is not None:
                 writer.add_json(CHAR_VOCAB_FILE, self.topics_head.char_features.term_list())
+            headline = getattr(self.type_head, "headline", None)
+            for name, file in HEADLINE_VOCAB_FILES.items():
+                if headline is not None and getattr(headline, name) is not None:
+                    writer.add_json(file, getattr(headline, name).term_list())
             writer.add_arrays(WEIGHTS_FILE, arrays)
             return writer.commit(config, card)
         except BaseException:
@@ -543,7 +623,9 @@ class BaselineModel:
                 if routing:
                     router = EraRouter(a["type_router_coef"], float(routing["intercept"]), int(routing["short_terms"]))
                     type_head = RoutedTypeHead(config["type_labels"], type_head,
-                                               _load_head(config["type_labels"], "type_current", a), router)
+                                               _load_head(config["type_labels"], "type_current", a), router,
+                                               _load_headline(path, config.get("type_headline"), a),
+                                               a.get("type_current_era_coef"))
             if config.get("topic_labels"):
                 coef = sp.csr_matrix((a["topics_data"], a["topics_indices"], a["topics_indptr"]),
                                      shape=tuple(a["topics_shape"]))
@@ -587,6 +669,17 @@ def _load_head(labels: list[str], prefix: str, a: dict) -> TypeHead:
                     a[f"{prefix}_calib_intercept"])
 
 
+def _load_headline(path, config: dict[str, Any] | None, a: dict) -> HeadlineFeatures | None:
+    """The current type head's HeadlineFeatures, or None for bundles made before them."""
+    if not config:
+        return None
+    blocks = {name: TfidfFeatures.from_arrays(bundle.load_json(path, file), a[f"type_{name}_idf"],
+                                              TfidfParams(**config[f"{name}_tfidf"]))
+              if config.get(f"{name}_tfidf") else None
+              for name, file in HEADLINE_VOCAB_FILES.items()}
+    return HeadlineFeatures(blocks["title"], blocks["char"], float(config["weight"]))
+
+
 def _load_context(config: dict[str, Any], a: dict) -> CorpusContext | None:
     """The topics head's CorpusContext, or None for bundles made before it existed."""
     if "topics_context_columns" not in a:
@@ -607,11 +700,15 @@ def _check_shapes(n_features: int, type_head: TypeHead | None, topics_head: Topi
         problems.append(f"idf has {a['idf'].shape} values for {n_features} vocabulary terms")
     heads = [(type_head, n_features)]
     if isinstance(type_head, RoutedTypeHead):
-        heads = [(type_head.archive, n_features), (type_head.current, 2 * n_features)]
+        extra = type_head.headline.width() if type_head.headline is not None else 0
+        heads = [(type_head.archive, n_features), (type_head.current, 2 * n_features + extra)]
         if type_head.router.coef.shape != (n_features,):
             problems.append(f"type router has {type_head.router.coef.size} weights for {n_features} terms")
         if not set(type_head.archive.labels) <= set(type_head.labels):
             problems.append("the archive type head has labels the model does not list")
+        if type_head.era_coef is not None and type_head.era_coef.shape != (len(type_head.labels), n_features):
+            problems.append(f"type era weights {type_head.era_coef.shape} do not match "
+                            f"{len(type_head.labels)} type_labels x {n_features} terms")
     for head, width in heads:
         if head is None:
             continue

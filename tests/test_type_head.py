@@ -95,15 +95,25 @@ def two_eras():
     return records, X, fit_routed_type_head(X, records, small_params())
 
 
+def _views(records):
+    from training.baseline import headline_views
+
+    return headline_views(records)
+
+
 def test_routed_head_reads_each_era_by_its_own_labels(two_eras):
     from model.baseline import RoutedTypeHead
 
     records, X, head = two_eras
+    views = _views(records)
     assert isinstance(head, RoutedTypeHead)
     assert head.labels == sorted({r.type for r in records})
     assert sorted(head.archive.labels) == sorted({r.type for r in records if r.source.startswith("vntc/")})
-    assert head.current.coef.shape == (len(head.labels), 2 * X.shape[1])  # shared + short block
-    proba = head.proba(X)
+    # shared + short block + the headline blocks: no record has a headline, all are short, so
+    # only the character block is there
+    assert head.headline.title is None and len(head.headline.char.vocabulary) > 0
+    assert head.current.coef.shape == (len(head.labels), 2 * X.shape[1] + head.headline.width())
+    proba = head.proba(X, views)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
     predicted = np.array(head.labels)[proba.argmax(axis=1)]
     assert (predicted == np.array([r.type for r in records])).mean() >= 0.95
@@ -111,12 +121,55 @@ def test_routed_head_reads_each_era_by_its_own_labels(two_eras):
     # the archive head shares the rest among its own labels, in its own proportions
     archive = np.array([r.source.startswith("vntc/") for r in records])
     new = head.labels.index("Sức khỏe")
-    np.testing.assert_allclose(proba[archive][:, new], head._current_proba(X[archive])[:, new], rtol=1e-5)
+    archive_views = [v for v, a in zip(views, archive) if a]
+    # ... read without the era copy's weights, as the archive-era training records were: the
+    # health words that mean "Đời sống" in the archive do not become "Sức khỏe" there
+    assert head.era_coef is not None and head.era_coef.shape == (len(head.labels), X.shape[1])
+    np.testing.assert_allclose(proba[archive][:, new],
+                               head._current_proba(X[archive], archive_views, era=False)[:, new], rtol=1e-5)
     known = [head.labels.index(label) for label in head.archive.labels]
     np.testing.assert_allclose(proba[archive][:, known],
                                head.archive.proba(X[archive]) * (1 - proba[archive][:, [new]]), rtol=1e-5)
     # the fast path equals the current head on the wide features
-    np.testing.assert_allclose(head._current_proba(X), head.current.proba(head.router.with_short_block(X)), atol=1e-4)
+    wide = sp.hstack([head.router.with_short_block(X), head.headline.block(views, head.router.is_short(X))], format="csr")
+    np.testing.assert_allclose(head._current_proba(X, views), head.current.proba(wide), atol=1e-4)
+    with pytest.raises(ValueError, match="pass views"):
+        head.proba(X)
+
+
+def test_headline_blocks_read_headlines_and_short_leads_only():
+    from model.baseline import HeadlineFeatures
+    from training.baseline import fit_headline_features
+
+    params = replace(small_params(), type_title_tfidf=TfidfParams(min_df=1, max_df=1.0, max_features=None),
+                     type_char_tfidf=TfidfParams(analyzer="char_wb", ngram_min=2, ngram_max=3, min_df=1, max_df=1.0,
+                                                 max_features=None))
+    views = [("Đội tuyển thắng đậm", "đội tuyển thắng đậm\nbàn thắng phút cuối"),
+             ("Giá vàng tăng mạnh", "giá vàng tăng mạnh\nthị trường sôi động")]
+    short = np.array([True, False])
+    blocks = fit_headline_features(views, short, params)
+    assert isinstance(blocks, HeadlineFeatures)
+    assert "thắng đậm" in blocks.title.vocabulary  # the headlines' own words
+    assert "bàn" not in blocks.title.vocabulary  # never the body's
+    assert " bà" in blocks.char.vocabulary and "giá" not in "".join(blocks.char.vocabulary)  # the short one's lead only
+    B = blocks.block(views, short)
+    assert B.shape == (2, blocks.width())
+    n_title = len(blocks.title.vocabulary)
+    assert B[0, n_title:].nnz > 0 and B[1, n_title:].nnz == 0  # a full text gets no character block
+    np.testing.assert_allclose(abs(B[0, :n_title]).sum(), params.type_headline_weight * abs(blocks.title.transform(
+        ["đội tuyển thắng đậm"])).sum(), rtol=1e-5)
+    # nothing to learn from: no headline, no short record
+    assert fit_headline_features([("", "a b c"), ("", "d e f")], np.array([False, False]), params) is None
+
+
+def test_headline_weight_zero_keeps_the_head_as_before(two_eras):
+    from training.baseline import fit_routed_type_head
+
+    records, X, _ = two_eras
+    head = fit_routed_type_head(X, records, replace(small_params(), type_headline_weight=0.0))
+    assert head.headline is None
+    assert head.current.coef.shape == (len(head.labels), 2 * X.shape[1])
+    np.testing.assert_allclose(head.proba(X).sum(axis=1), 1.0, rtol=1e-5)  # no views needed
 
 
 def test_router_tells_the_eras_apart_and_marks_short_inputs(two_eras):
@@ -134,13 +187,16 @@ def test_routed_term_weights_are_the_weights_that_apply(two_eras):
     i = next(k for k, r in enumerate(records) if r.source.startswith("recent/"))
     row, label = X[i:i + 1], records[i].type
     w = head.current.coef[head.labels.index(label)]
-    np.testing.assert_allclose(head.term_weights(row, label), w[:n] + w[n:], rtol=1e-6)
+    np.testing.assert_allclose(head.term_weights(row, label), w[:n] + w[n:2 * n], rtol=1e-6)
     j = next(k for k, r in enumerate(records) if r.source.startswith("vntc/"))
     np.testing.assert_allclose(head.term_weights(X[j:j + 1], "Đời sống"),
                                head.archive.coef[head.archive.labels.index("Đời sống")], rtol=1e-6)
     # not an archive label: the current head's weights, as it is the head that says it
-    w = head.current.coef[head.labels.index("Sức khỏe")]
-    np.testing.assert_allclose(head.term_weights(X[j:j + 1], "Sức khỏe"), w[:n] + w[n:], rtol=1e-6)
+    # (read as an archive-era input: without the era copy's weights)
+    k = head.labels.index("Sức khỏe")
+    w = head.current.coef[k]
+    np.testing.assert_allclose(head.term_weights(X[j:j + 1], "Sức khỏe"), w[:n] - head.era_coef[k] + w[n:2 * n],
+                               rtol=1e-5, atol=1e-6)
 
 
 def test_a_label_the_archive_never_had_is_said_of_an_article_that_reads_like_the_archive():
@@ -166,9 +222,10 @@ def test_a_label_the_archive_never_had_is_said_of_an_article_that_reads_like_the
                                               TfidfParams(min_df=1, max_df=1.0, max_features=None))
     head = fit_routed_type_head(X, records, small_params())
     assert isinstance(head, RoutedTypeHead) and "Giáo dục" not in head.archive.labels
-    article = features.transform([analysis_text(" ".join(school[:3]) + " " + marks["vntc/A"], "")])
+    analysed = analysis_text(" ".join(school[:3]) + " " + marks["vntc/A"], "")
+    article = features.transform([analysed])
     assert not head.router.is_current(article)[0]  # it reads like the archive
-    proba = head.proba(article)[0]
+    proba = head.proba(article, [("", analysed)])[0]
     assert head.labels[int(proba.argmax())] == "Giáo dục"
     np.testing.assert_allclose(proba.sum(), 1.0, rtol=1e-5)
 
@@ -358,3 +415,26 @@ def test_a_calibrator_at_its_iteration_limit_is_logged_not_warned(typed, caplog,
             head = fit_type_head(X, y, replace(small_params(), type_nb_svm=False), weight=np.full(len(y), 10.0))
     assert "calibrator stopped at its 1-iteration limit" in caplog.text
     assert head.proba(X).shape == (len(y), len(set(y)))
+
+
+def test_headline_blocks_round_trip_through_a_bundle(tmp_path):
+    """A routed head with both headline blocks saves and loads to the same answers, and a
+    bundle whose headline vocabulary is missing is refused by name."""
+    from model.bundle import BundleError
+    from model.predictor import Predictor
+    from training.baseline import fit_baseline
+
+    records = [replace(r, title=" ".join(r.text.split()[:2]).capitalize()) if i % 2 else r
+               for i, r in enumerate(_two_era_records())]
+    model = fit_baseline(records, small_params(), progress=False)
+    head = model.type_head
+    assert head.headline.title is not None and head.headline.char is not None
+    path = model.save(tmp_path / "routed", card="# card")
+    texts = [r.text for r in records[:6]]
+    titles = [r.title or "" for r in records[:6]]
+    loaded = Predictor.load(path).model
+    assert loaded.analyse(texts, titles) == model.analyse(texts, titles)
+    np.testing.assert_allclose(loaded.scores(texts, titles).type_proba, model.scores(texts, titles).type_proba, rtol=1e-6)
+    (path / "type_char_vocabulary.json").unlink()
+    with pytest.raises(BundleError, match="type_char_vocabulary.json"):
+        Predictor.load(path)

@@ -21,8 +21,9 @@ from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 
-from model.baseline import BaselineModel, CorpusContext, EraRouter, RoutedTypeHead, TopicsHead, TypeHead
-from model.features import TfidfFeatures, analysis_text, lead_text, make_vectorizer
+from model.baseline import (BaselineModel, CorpusContext, EraRouter, HeadlineFeatures, RoutedTypeHead, TopicsHead,
+                            TypeHead, headline_view)
+from model.features import TfidfFeatures, TfidfParams, analysis_text, lead_text, make_vectorizer
 from model.summary import FEATURE_NAMES, SentenceScorer, select_sentences
 from model.text import read_article, split_sentences
 
@@ -148,7 +149,7 @@ def fit_baseline(records: list[Record], params: BaselineParams, progress: bool =
                                                  [r.type for r in archive], params, rng, progress)
         with step("topics head", f"{len(topical):,} articles"):
             idx = [rows[id(r)] for r in topical]
-            type_proba = type_head.proba(X[idx]) if type_head is not None else None
+            type_proba = type_head.proba(X[idx], headline_views(topical)) if type_head is not None else None
             topics_head = fit_topics_head(X[idx], [texts[i] for i in idx], type_proba, [r.topics for r in topical], params,
                                           context, weights(topical))
 
@@ -225,6 +226,12 @@ def _analysis_texts(records: list[Record]) -> list[str]:
     return [analysis_text(a.body, a.title) for a in (read_article(r.text, r.title) for r in records)]
 
 
+def headline_views(records: list[Record]) -> list[tuple[str, str]]:
+    """(headline, analysis text) of each record, read as an answer reads an article: what
+    the type head's headline blocks (HeadlineFeatures) see."""
+    return [(a.title, analysis_text(a.body, a.title)) for a in (read_article(r.text, r.title) for r in records)]
+
+
 def type_estimator(params: BaselineParams):
     """The linear classifier of the type head.
 
@@ -264,6 +271,14 @@ def nb_ratios(X: sp.csr_matrix, positive: np.ndarray, smoothing: float) -> np.nd
     return np.log((p / p.sum()) / (q / q.sum()))
 
 
+def scale_columns(X: sp.csr_matrix, r: np.ndarray) -> sp.csr_matrix:
+    """``X @ diags(r)`` in X's dtype, by scaling the stored values: a sixth of the time of the
+    sparse product (measured: 0.07 s vs 0.41 s on 15,000 articles), for each label and fold."""
+    out = X.copy()
+    out.data = (X.data * r[X.indices]).astype(X.dtype, copy=False)
+    return out
+
+
 def fit_nb_linear(X: sp.csr_matrix, y: np.ndarray, labels: list[str], params: BaselineParams,
                   weight: np.ndarray | None = None) -> Linear:
     """NB-SVM: for each label, the type estimator fitted on features scaled by that label's
@@ -275,7 +290,7 @@ def fit_nb_linear(X: sp.csr_matrix, y: np.ndarray, labels: list[str], params: Ba
     def one(label: str) -> tuple[np.ndarray, float]:
         positive = y == label
         r = nb_ratios(X, positive, params.type_nb_smoothing)
-        clf = type_estimator(params).fit(X @ sp.diags(r), positive.astype(int), sample_weight=weight)
+        clf = type_estimator(params).fit(scale_columns(X, r), positive.astype(int), sample_weight=weight)
         return r * clf.coef_[0], float(clf.intercept_[0])
 
     # Threads: the fits run in compiled code that releases the GIL, and each has its own seed.
@@ -388,10 +403,55 @@ def fit_routed_type_head(X: sp.csr_matrix, typed: list[Record], params: Baseline
                         ", ".join(sorted(missing)))
         else:
             rows = np.flatnonzero(current)
-    current_head = fit_type_head(router.with_short_block(X[rows]), list(y[rows]),
-                                 replace(params, calibration_folds=params.type_current_folds),
+    design = router.with_short_block(X[rows])
+    headline = None
+    if params.type_headline_weight:
+        views = [v for part in chunked_map(headline_views, [typed[i] for i in rows]) for v in part]
+        headline = fit_headline_features(views, router.is_short(X[rows]), params)
+        if headline is not None:
+            design = sp.hstack([design, headline.block(views, router.is_short(X[rows]))], format="csr")
+    era_copy = params.type_current_era_copy and not current[rows].all()
+    if era_copy:  # the current era's copy of its features, last (Daumé): see below
+        design = sp.hstack([design, sp.diags(current[rows].astype(np.float32)) @ X[rows]], format="csr")
+    current_head = fit_type_head(design, list(y[rows]), replace(params, calibration_folds=params.type_current_folds),
                                  None if weight is None else weight[rows])
-    return RoutedTypeHead(current_head.labels, archive, current_head, router)
+    era_coef = None
+    if era_copy:
+        # The router sends the current head only what reads like today, so every input it
+        # answers for has the era copy: its weights fold into the shared ones, and the
+        # stored head is as wide, and as fast, as one without it. Where the current head
+        # also reads archive-era inputs (for labels the archive never had), they are kept
+        # apart too, to be taken out for those (RoutedTypeHead.era_coef).
+        n = X.shape[1]
+        coef = current_head.coef[:, :-n].copy()
+        coef[:, :n] += current_head.coef[:, -n:]
+        if set(current_head.labels) - set(archive.labels):
+            era_coef = current_head.coef[:, -n:].copy()
+        current_head = _type_head(current_head.labels, coef, current_head.intercept, current_head.calib_coef,
+                                  current_head.calib_intercept)
+    return RoutedTypeHead(current_head.labels, archive, current_head, router, headline, era_coef)
+
+
+def fit_headline_features(views: list[tuple[str, str]], short: np.ndarray, params: BaselineParams) -> HeadlineFeatures | None:
+    """The current type head's headline blocks: a vocabulary of the headlines of ``views``
+    ((headline, analysis text) per typed record) and one of character n-grams of the short
+    records' headline + lead. A block whose vocabulary comes out empty (no headlines, no
+    short record, too few to pass min_df) is left out; None when both are."""
+    def fit(texts: list[str], tfidf: TfidfParams) -> TfidfFeatures | None:
+        texts = [t for t in texts if t]
+        if not texts:
+            return None
+        try:
+            return TfidfFeatures.fit_transform(texts, tfidf)[0]
+        except ValueError:  # scikit-learn: empty vocabulary, or max_df below min_df for so few
+            return None
+    title = fit([headline_view(t) for t, _ in views], params.type_title_tfidf)
+    char = fit([lead_text(a) for (_, a), s in zip(views, short) if s], params.type_char_tfidf)
+    if title is None and char is None:
+        return None
+    log.info("type head: headline blocks of %d headline and %d character terms",
+             len(title.vocabulary) if title else 0, len(char.vocabulary) if char else 0)
+    return HeadlineFeatures(title, char, params.type_headline_weight)
 
 
 def _type_head(labels, coef, intercept, calib_coef, calib_intercept) -> TypeHead:

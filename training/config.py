@@ -31,7 +31,7 @@ class BaselineParams:
     tfidf: TfidfParams = field(default_factory=TfidfParams)
     type_classifier: str = "sgd"  # "sgd" (averaged, modified Huber) or "svm" (LinearSVC)
     type_alpha: float = 1e-5  # SGD regularisation
-    type_epochs: int = 30  # the default config uses 10: as good on dev splits of vntc + recent, a third of the time
+    type_epochs: int = 30  # the default config uses 5: as good on dev splits of vntc + recent (README, "Today's news")
     type_C: float = 0.5  # LinearSVC regularisation
     # Add an NB-SVM scorer (log-count-ratio weighted features) to the type head, stacked by
     # the calibrator: +0.001 to +0.0045 accuracy and macro-F1 on three held-out 20% splits of
@@ -53,6 +53,22 @@ class BaselineParams:
     # (recent/'s education articles): without them it sent 28% of today's education articles
     # to the archive head (dev splits, bench/type_recipes.py router_reads_untyped).
     type_router_reads_untyped: bool = True
+    # The current type head also reads the headline's own words and, for short inputs,
+    # character 2-4-grams of headline + lead (model/baseline.py HeadlineFeatures), each block
+    # scaled by this weight; 0 turns them off. Dev splits (bench/type_recipes.py): today's
+    # articles +0.0098 [+0.0047, +0.0149] (headline + lead +0.013), VNTC unchanged.
+    type_headline_weight: float = 0.5
+    type_title_tfidf: TfidfParams = field(
+        default_factory=lambda: TfidfParams(min_df=2, max_df=0.5, max_features=200_000))
+    type_char_tfidf: TfidfParams = field(
+        default_factory=lambda: TfidfParams(analyzer="char_wb", ngram_min=2, ngram_max=4, min_df=2, max_df=1.0,
+                                            max_features=300_000))
+    # The current head learns today's records with a second copy of their features (Daumé's
+    # feature augmentation by era, inside the routed design): weights of their own for what
+    # today's outlets mean by a word, while VNTC still teaches the shared ones. Folded into
+    # the shared weights once fitted: no cost at answer time. Dev splits (bench/type_recipes.py
+    # current_era_copy_w1): today's articles +0.0063 [+0.0012, +0.0112], VNTC -0.0008.
+    type_current_era_copy: bool = True
     calibration_folds: int = 3
     # The scorers are the mean of the calibration folds' models (cross-fitting) instead of a
     # refit on every record: one fit fewer per scorer and head.
@@ -86,11 +102,15 @@ class BaselineParams:
         for name in ("topics_common_terms", "topics_lsa_dims", "topics_lsa_docs"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
                 raise ConfigError(f"baseline.{name} must be a whole number >= 0; got {getattr(self, name)!r}.")
-        for name in ("topics_lsa_weight", "topics_lead_type_weight", "topics_char_weight", "topics_type_weight"):
+        for name in ("topics_lsa_weight", "topics_lead_type_weight", "topics_char_weight", "topics_type_weight",
+                     "type_headline_weight"):
             if not isinstance(getattr(self, name), (int, float)) or getattr(self, name) < 0:
                 raise ConfigError(f"baseline.{name} must be a number >= 0; got {getattr(self, name)!r}.")
         if not isinstance(self.type_current_folds, int) or self.type_current_folds < 2:
             raise ConfigError(f"baseline.type_current_folds must be a whole number >= 2; got {self.type_current_folds!r}.")
+        if not isinstance(self.type_current_era_copy, bool):
+            raise ConfigError("baseline.type_current_era_copy must be true or false; "
+                              f"got {self.type_current_era_copy!r}.")
         if not isinstance(self.type_router_reads_untyped, bool):
             raise ConfigError("baseline.type_router_reads_untyped must be true or false; "
                               f"got {self.type_router_reads_untyped!r}.")
@@ -227,6 +247,8 @@ _NESTED = {
     ("TrainConfig", "transformer"): TransformerParams,
     ("BaselineParams", "tfidf"): TfidfParams,
     ("BaselineParams", "topics_char_tfidf"): TfidfParams,
+    ("BaselineParams", "type_title_tfidf"): TfidfParams,
+    ("BaselineParams", "type_char_tfidf"): TfidfParams,
     ("BaselineParams", "summary"): SummaryParams,
     ("BaselineParams", "keywords"): KeywordParams,
 }
