@@ -95,7 +95,10 @@ def fit_baseline(records: list[Record], params: BaselineParams, progress: bool =
     corpus = [r for r in records if r.type is not None or r.topics is not None] + summarised
     chosen = {id(r) for r in preferred or ()}
     with step("TF-IDF features", f"{len(corpus):,} articles"):
-        texts = [t for part in chunked_map(_analysis_texts, corpus) for t in part]
+        # (headline, analysis text) of each article: the TF-IDF reads the second, the type
+        # head's headline blocks both; read once here.
+        views = [v for part in chunked_map(headline_views, corpus) for v in part]
+        texts = [analysed for _, analysed in views]
         kept = kept_vocabulary(warm_from, params, texts, [id(r) in chosen for r in corpus])
         if kept:
             features, n_docs = warm_from.features, warm_from.n_docs
@@ -131,7 +134,7 @@ def fit_baseline(records: list[Record], params: BaselineParams, progress: bool =
             kept_archive = warm_from.type_head.archive if same_archive and isinstance(warm_from.type_head, RoutedTypeHead) \
                 else None
             type_head = fit_routed_type_head(X[typed_rows], typed, params, weights(typed), era_rows=era_rows,
-                                             archive_head=kept_archive)
+                                             archive_head=kept_archive, views=[views[i] for i in typed_rows])
             if kept_archive is not None and getattr(type_head, "archive", None) is kept_archive:
                 kept_parts.append("archive type head")
                 log.info("type head: the archive head kept from the current model (same vocabulary and archive)")
@@ -149,7 +152,7 @@ def fit_baseline(records: list[Record], params: BaselineParams, progress: bool =
                                                  [r.type for r in archive], params, rng, progress)
         with step("topics head", f"{len(topical):,} articles"):
             idx = [rows[id(r)] for r in topical]
-            type_proba = type_head.proba(X[idx], headline_views(topical)) if type_head is not None else None
+            type_proba = type_head.proba(X[idx], [views[i] for i in idx]) if type_head is not None else None
             topics_head = fit_topics_head(X[idx], [texts[i] for i in idx], type_proba, [r.topics for r in topical], params,
                                           context, weights(topical))
 
@@ -223,12 +226,12 @@ def archive_fingerprint(features: TfidfFeatures, archive: list[Record], weight: 
 
 def _analysis_texts(records: list[Record]) -> list[str]:
     """The TF-IDF view of each record (``read_article`` splits off a pasted headline)."""
-    return [analysis_text(a.body, a.title) for a in (read_article(r.text, r.title) for r in records)]
+    return [analysed for _, analysed in headline_views(records)]
 
 
 def headline_views(records: list[Record]) -> list[tuple[str, str]]:
-    """(headline, analysis text) of each record, read as an answer reads an article: what
-    the type head's headline blocks (HeadlineFeatures) see."""
+    """(headline, analysis text) of each record, read as an answer reads an article: the
+    TF-IDF reads the second, the type head's headline blocks (HeadlineFeatures) both."""
     return [(a.title, analysis_text(a.body, a.title)) for a in (read_article(r.text, r.title) for r in records)]
 
 
@@ -367,7 +370,8 @@ def untyped_of_typed_collections(records: list[Record], typed: list[Record]) -> 
 def fit_routed_type_head(X: sp.csr_matrix, typed: list[Record], params: BaselineParams,
                          weight: np.ndarray | None = None,
                          era_rows: tuple[sp.csr_matrix, np.ndarray] | None = None,
-                         archive_head: TypeHead | None = None) -> TypeHead | RoutedTypeHead:
+                         archive_head: TypeHead | None = None,
+                         views: list[tuple[str, str]] | None = None) -> TypeHead | RoutedTypeHead:
     """The type head; a RoutedTypeHead when the typed records come from both eras.
 
     Each record's era is known from its source (``type_archive_sources``). The archive head
@@ -379,6 +383,7 @@ def fit_routed_type_head(X: sp.csr_matrix, typed: list[Record], params: Baseline
     learns from as well (``untyped_of_typed_collections``).
     ``archive_head``: a fitted archive head to use instead of fitting one (a retrain's, fitted
     on the same archive records in the same feature space: ``archive_fingerprint``).
+    ``views``: ``headline_views(typed)`` when the caller has them (read again otherwise).
     Chosen on dev splits of vntc/train + recent/train (``bench/type_recipes.py``).
     """
     y = np.array([r.type for r in typed])
@@ -403,16 +408,20 @@ def fit_routed_type_head(X: sp.csr_matrix, typed: list[Record], params: Baseline
                         ", ".join(sorted(missing)))
         else:
             rows = np.flatnonzero(current)
-    design = router.with_short_block(X[rows])
+    X_rows = X[rows]
+    short = router.is_short(X_rows)
+    design = router.with_short_block(X_rows)
     headline = None
     if params.type_headline_weight:
-        views = [v for part in chunked_map(headline_views, [typed[i] for i in rows]) for v in part]
-        headline = fit_headline_features(views, router.is_short(X[rows]), params)
+        if views is None:
+            views = [v for part in chunked_map(headline_views, typed) for v in part]
+        row_views = [views[i] for i in rows]
+        headline = fit_headline_features(row_views, short, params)
         if headline is not None:
-            design = sp.hstack([design, headline.block(views, router.is_short(X[rows]))], format="csr")
+            design = sp.hstack([design, headline.block(row_views, short)], format="csr")
     era_copy = params.type_current_era_copy and not current[rows].all()
     if era_copy:  # the current era's copy of its features, last (Daumé): see below
-        design = sp.hstack([design, sp.diags(current[rows].astype(np.float32)) @ X[rows]], format="csr")
+        design = sp.hstack([design, sp.diags(current[rows].astype(np.float32)) @ X_rows], format="csr")
     current_head = fit_type_head(design, list(y[rows]), replace(params, calibration_folds=params.type_current_folds),
                                  None if weight is None else weight[rows])
     era_coef = None
