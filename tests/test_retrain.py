@@ -24,7 +24,7 @@ from registry_helpers import (EDU_TEXT, EDU_VOCAB, EDUCATION, PNG_SIGNATURE, cop
 from training.cli import main
 from training.data import DataValidationError, read_records
 from training.registry import Registry, RegistryError, holdout_file, record_key
-from training.retrain import allowed_drop, compare, retrain
+from training.retrain import DEFAULT_NEW_WEIGHT, allowed_drop, compare, retrain
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 OLD_TYPES = {SPORTS, BUSINESS, HEALTH}
@@ -483,7 +483,7 @@ def test_a_new_label_is_learnt_from_the_new_data_and_judged_on_its_held_out_slic
     # The slice joined the registry's holdout, apart from the fixed one.
     slice_file = reg.home / "holdout-new" / "v0002.jsonl.gz"
     assert len(read_records(slice_file)) == EDU_HELD
-    assert result.candidate.info["new_held_out"] == EDU_HELD and result.candidate.info["new_weight"] == 10.0
+    assert result.candidate.info["new_held_out"] == EDU_HELD and result.candidate.info["new_weight"] == DEFAULT_NEW_WEIGHT
 
 
 def test_the_current_models_reading_of_a_new_label_is_reported(edu_retrain):
@@ -539,7 +539,7 @@ def test_cli_new_weight_default_is_the_library_default():
     assert args.new_weight is None and args.tolerance == DEFAULT_TOLERANCE  # None: auto_new_weight
 
 
-@pytest.mark.parametrize("n, weight", [(1, 10.0), (160, 10.0), (200, 8.0), (800, 2.0), (1600, 1.0), (50_000, 1.0)])
+@pytest.mark.parametrize("n, weight", [(1, 7.0), (160, 7.0), (200, 5.6), (800, 1.4), (1120, 1.0), (50_000, 1.0)])
 def test_the_default_weight_keeps_a_large_batch_at_what_160_articles_weigh(n, weight):
     from training.retrain import AUTO_WEIGHT_TOTAL, DEFAULT_NEW_WEIGHT, auto_new_weight
 

@@ -268,9 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="promote even if a task gets worse (recorded as forced)")
     p.add_argument("--labels", help="'current' to keep the current label set, or a JSON file {\"type\": [...], \"topics\": [...]}")
     p.add_argument("--new-weight", type=float, default=None,  # retrain.auto_new_weight (not imported: keeps startup fast)
-                   help="how many times each new record counts in training (default: 10, so that a few hundred new "
+                   help="how many times each new record counts in training (default: 7, so that a few hundred new "
                    "articles are heard against tens of thousands of old ones; less for a larger batch, so that "
-                   "the new records trained on count as 1,600 old ones in all; 1 = like any other record)")
+                   "the new records trained on count as 1,120 old ones in all; 1 = like any other record)")
     p.add_argument("--relabel-similar", action="store_true",
                    help="give a new type label to the old training articles that look like its new articles "
                    "(kept as data in the registry, never written into the data files)")
