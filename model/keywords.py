@@ -10,9 +10,9 @@
    with two capitalised syllables ("Bộ Chính trị"), and a document with its number ("Chỉ thị
    số 05-CT/TW").
 2. **Candidates.** One to ``max_words`` adjacent words that neither start nor end with a stop
-   word or a number. A single syllable that is common in news (found in at least
-   ``common_share`` of the corpus's documents: "số", "năm", "người") is never a keyword unless
-   it is a name.
+   word or a number, and whose words the corpus writes together (``min_pair_cohesion``). A
+   single syllable that is common in news (found in at least ``common_share`` of the corpus's
+   documents: "số", "năm", "người") is never a keyword unless it is a name.
 3. **Score.** A linear function of a few features of each candidate (how often and where it
    occurs, whether the headline has it, how rare it is in the corpus, whether it is a name, a
    lexicon word or several words, how tightly its words bind). The weights are a logistic
@@ -97,10 +97,13 @@ class KeywordParams:
     # A single syllable in at least this share of the corpus's documents is common: never a
     # keyword unless it is a name. Chosen on the dev half of ViMs (bench/keywords.py).
     common_share: float = 0.03
-    # Two one-syllable words whose pair is rarer in the corpus than this share of its rarer
-    # syllable's documents are no phrase: "trăm nụ" and "cười mới" of "hàng trăm nụ cười mới"
-    # (pairs below the vocabulary's min_df have 0). 0.01 > 0, 0.02, 0.05, 0.1 in 2-fold
-    # cross-validation on the dev half of ViMs (README, Keywords).
+    # Two words, one of them of one syllable, whose junction (the last syllable of one, the
+    # first of the next) is rarer in the corpus than this share of its rarer syllable's
+    # documents are no phrase: "trăm nụ" and "cười mới" of "hàng trăm nụ cười mới", "Áp lực
+    # kiếm" of "Áp lực kiếm tiền" (pairs below the vocabulary's min_df have 0; ``_Rows.loose``).
+    # 0.01 > 0, 0.02, 0.05, 0.1 in 2-fold cross-validation on the dev half of ViMs, for two
+    # one-syllable words; extended to a one-syllable word beside a longer one without a change
+    # outside the intervals (README, Keywords).
     min_pair_cohesion: float = 0.01
     weights: Mapping[str, float] = field(default_factory=lambda: dict(WEIGHTS))
 
@@ -456,7 +459,7 @@ class _Rows:
     """
 
     def __init__(self, c: _Candidates, corpus: _Corpus, params: KeywordParams, lazy: bool = False):
-        self.c, self.corpus = c, corpus
+        self.c, self.corpus, self.min_pair = c, corpus, params.min_pair_cohesion
         n_docs = corpus.n_docs
         self.max_idf = math.log(n_docs + 1) + 1.0
         log_docs = math.log(max(n_docs, 2))
@@ -484,6 +487,8 @@ class _Rows:
                 continue  # two one-syllable words the corpus never writes together ("trăm nụ")
             n_words = 1 if words is None else len(words)
             first = first_of.get(phrase)
+            if not lazy and self.loose(phrase):  # (lazy: checked when the phrase reaches the top)
+                continue
             rarity, bond = (1.0, 1.0) if lazy else self.exact(phrase)
             phrases.append(phrase)
             rows.append([
@@ -506,6 +511,19 @@ class _Rows:
                 1.0 if words is not None and words[-1] in names and words[0] not in names and " " not in words[0] else 0.0,
                 1.0 if words is not None and _DIGIT_RE.search(phrase) else 0.0,
             ])
+
+    def loose(self, phrase: str) -> bool:
+        """Whether a phrase's words do not belong together: a junction next to a word of one
+        syllable that the corpus writes less than ``min_pair_cohesion`` ("Áp lực kiếm" of "Áp
+        lực kiếm tiền", "lao động xa" of "lao động xa xứ": the syllable belongs to the next
+        word). Two words of several syllables join freely ("vi phạm bản quyền"), and a name is
+        whole ("Luật Sở hữu trí tuệ")."""
+        words = self.c.words.get(phrase)
+        if words is None or not self.min_pair or phrase in self.c.names:
+            return False
+        cohesion = self.corpus.cohesion
+        return any(cohesion(a.rsplit(" ", 1)[-1], b.split(" ", 1)[0]) < self.min_pair
+                   for a, b in zip(words, words[1:]) if " " not in a or " " not in b)
 
     def exact(self, phrase: str) -> tuple[float, float]:
         """(rarity, cohesion) of a phrase."""
@@ -579,6 +597,8 @@ def extract_keywords(title: str, body: str, idf: Callable[[str], float | None], 
     while heap and len(chosen) < params.top_k:
         negative, phrase, exact = heapq.heappop(heap)
         if not exact:
+            if table.loose(phrase):
+                continue
             rarity, bond = table.exact(phrase)
             heapq.heappush(heap, (negative + w_rarity * (1.0 - rarity) + w_cohesion * (1.0 - bond), phrase, True))
             continue

@@ -179,6 +179,24 @@ def test_lazy_scoring_picks_what_scoring_every_candidate_picks():
         assert got == _exact_ranking(title, text, params), (title, text)
 
 
+def test_a_phrase_across_a_weak_junction_is_no_keyword():
+    # The corpus never writes "lực kiếm": "Áp lực kiếm" cuts across the words of "Áp lực kiếm
+    # tiền" (seen in the app on a headline + lead), whatever its lexicon words are.
+    title, text = "Áp lực kiếm tiền", "Áp lực kiếm tiền của lao động. Áp lực kiếm tiền lớn."
+    assert words_of("áp lực kiếm tiền")[:2] == ["áp lực", "kiếm"]
+    got = phrases(title, text)
+    assert "áp lực" in got and not any(p.startswith("áp lực ") for p in got)
+    found, _ = candidate_features(title, text, idf, N_DOCS, KeywordParams())
+    assert "áp lực" in found and "áp lực kiếm" not in found
+    # the rule drops it, not the ranking: without the rule it is a candidate
+    assert "áp lực kiếm" in candidate_features(title, text, idf, N_DOCS, KeywordParams(min_pair_cohesion=0.0))[0]
+    # Two words of several syllables join freely ("kiểm tra" + "làm việc": "tra làm" is unseen),
+    # and a name is whole.
+    found, _ = candidate_features("", "Kiểm tra làm việc. Cần kiểm tra làm việc. Ông Trần Văn Nam.", idf, N_DOCS,
+                                  KeywordParams())
+    assert "kiểm tra làm việc" in found and "trần văn nam" in found
+
+
 def test_params_are_checked_and_old_bundles_settings_are_ignored():
     with pytest.raises(ValueError, match="unknown feature"):
         KeywordParams(weights={"loudness": 1.0})
