@@ -197,10 +197,11 @@ def main() -> None:
         edu_fit, edu_dev = dev_split(edu, DEV_SHARE)
         feats, X = TfidfFeatures.fit_transform([analysis_text(r.text, r.title) for r in vntc_fit + recent_fit + edu_fit], base)
         Xd = feats.transform([analysis_text(r.text, r.title) for r in dev + edu_dev])
-        out = {}
+        out, preds = {}, {}
+        shipped_params = BaselineParams(type_epochs=5)  # what default_config.json trains
         for name, fit_records in (("10 labels", vntc_fit + recent_fit), ("11 labels", vntc_fit + recent_fit + edu_fit)):
-            head = fit_routed_type_head(X[: len(fit_records)], fit_records, BaselineParams(type_epochs=10))
-            pred = np.array(head.labels)[np.argmax(head.proba(Xd, headline_views(dev + edu_dev)), 1)]
+            head = fit_routed_type_head(X[: len(fit_records)], fit_records, shipped_params)
+            pred = preds[name] = np.array(head.labels)[np.argmax(head.proba(Xd, headline_views(dev + edu_dev)), 1)]
             res = score(pred[: len(dev)], dev)  # the articles of the 10 labels
             said = pred == "Giáo dục"
             truth = np.r_[np.zeros(len(dev), bool), np.ones(len(edu_dev), bool)]
@@ -210,6 +211,11 @@ def main() -> None:
                                 "vntc_dev_called_education": int(said[: len(vntc_dev)].sum()),
                                 "recent_dev_called_education": int(said[len(vntc_dev): len(dev)].sum())}
             out[name] = res
+        # The 11-label head against the 10-label one on the same dev articles of the 10 labels.
+        recent = np.array([group(r) != "vntc" for r in dev])
+        ten, eleven = preds["10 labels"][: len(dev)], preds["11 labels"][: len(dev)]
+        out["recent_paired"] = paired_gain(ten, eleven, recent, dev)
+        out["vntc_paired"] = paired_gain(ten, eleven, ~recent, dev)
         return out
 
     def shipped(params: BaselineParams):
