@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from model.keywords import (FEATURES, RETIRED, KeywordParams, Lexicon, _stopwords, candidate_features,
+from model.keywords import (FEATURES, RETIRED, KeywordParams, Lexicon, _padded, _stopwords, candidate_features,
                             extract_keywords, lexicon, split_words)
 
 N_DOCS = 10_000
@@ -162,7 +162,7 @@ def _exact_ranking(title: str, text: str, params: KeywordParams) -> list[str]:
     for _, p in scored:
         if len(chosen) == params.top_k:
             break
-        if not any(f" {p} " in f" {c} " or f" {c} " in f" {p} " for c in chosen):
+        if not any(_padded(p) in _padded(c) or _padded(c) in _padded(p) for c in chosen):
             chosen.append(p)
     return [normalize(p) for p in chosen]
 
@@ -195,6 +195,28 @@ def test_a_phrase_across_a_weak_junction_is_no_keyword():
     found, _ = candidate_features("", "Kiểm tra làm việc. Cần kiểm tra làm việc. Ông Trần Văn Nam.", idf, N_DOCS,
                                   KeywordParams())
     assert "kiểm tra làm việc" in found and "trần văn nam" in found
+
+
+def test_two_overlapping_words_go_the_way_the_corpus_writes_more_often():
+    # "cách âm" (soundproof) and "âm thầm" (secretly) are both lexicon words; the longest match
+    # alone reads "cách âm" + "thầm" (seen in the app: the keyword "Cách âm thầm").
+    assert words_of("cách âm thầm rời nhóm") == ["cách âm", "thầm", "rời", "nhóm"]
+    df = {"âm thầm": 2000.0, "cách âm": 40.0}.get
+    words, _ = split_words("Cách âm thầm rời nhóm", lexicon(), doc_freq=lambda t: df(t, 0.0))
+    assert words == ["cách", "âm thầm", "rời", "nhóm"]
+    df = {"âm thầm": 40.0, "cách âm": 2000.0}.get  # the other way round, the other reading
+    words, _ = split_words("cách âm thầm", lexicon(), doc_freq=lambda t: df(t, 0.0))
+    assert words == ["cách âm", "thầm"]
+
+
+def test_a_document_number_inside_a_longer_one_is_no_second_keyword():
+    # Seen in the app: "thông tư 46/2024" beside "Thông tư 46/2024/TT-BCA".
+    text = ("Thông tư 46/2024/TT-BCA sửa đổi thông tư 67/2019. Theo thông tư 46/2024, việc ghi hình được phép. "
+            "Thông tư 46/2024/TT-BCA có hiệu lực. Thông tư 46/2024/TT-BCA áp dụng.")
+    got = phrases("Thông tư 46/2024/TT-BCA", text, top_k=10)
+    assert "thông tư 46/2024/tt-bca" in got and "thông tư 46/2024" not in got
+    assert _padded("thông tư 46/2024") in _padded("thông tư 46/2024/tt-bca")
+    assert _padded("chin") in _padded("chin-su") and _padded("46") not in _padded("460")
 
 
 def test_params_are_checked_and_old_bundles_settings_are_ignored():
