@@ -142,7 +142,7 @@ class KeywordParams:
 NAME_PREFIXES = frozenset({
     "ông", "bà", "anh", "chị", "cô", "theo", "tại", "ở", "và", "của", "với", "từ", "khi", "trong", "sau",
     "trước", "do", "cho", "về", "vào", "đến", "tới", "như", "nhưng", "nếu", "là", "thì", "mà", "bởi", "các",
-    "những", "một", "hay", "hoặc", "cả", "giữa", "dưới", "trên",
+    "những", "một", "hay", "hoặc", "cả", "giữa", "dưới", "trên", "còn", "để", "nên", "dù", "rồi",
 })
 # The honorifics among them. Capitalised before more capitalised syllables, one does not open a
 # lexicon word: "Ông Hoàng Duy Bình" is "Ông" + a name, not the lexicon's "ông hoàng" (prince).
@@ -297,9 +297,12 @@ def split_words(segment: str, lex: Lexicon, max_name: int = 6,
         # sentence, never the start of a name: "Đồng thời Luật quy định", "Tuy nhiên Bộ Y tế"
         while a < j - 1 and (words[a] in NAME_PREFIXES or " " in words[a] and words[a] in _stopwords()):
             a += 1
-        # a title written as a word before a name of capitalised syllables: "Thủ tướng Nguyễn Xuân Phúc"
+        # a title written as a word before a name of capitalised syllables: "Thủ tướng Nguyễn Xuân
+        # Phúc"; at the start of a run, before a name of one syllable too: there its capital is
+        # the sentence's ("Tài khoản Instagram")
         b = a
-        while b < j - 1 and not full[b] and all(full[b + 1:j]) and ends[j - 1] - starts[b + 1] >= 2:
+        while b < j - 1 and not full[b] and all(full[b + 1:j]) and (
+                ends[j - 1] - starts[b + 1] >= 2 or starts[b] == 0 or low[starts[b] - 1] == _SEP):
             b += 1
         out_words += words[i:b]
         out_names += [False] * (b - i)

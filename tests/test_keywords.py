@@ -72,6 +72,16 @@ def test_a_connective_opening_the_sentence_is_not_part_of_the_name_after_it():
     assert words_of("Cần Thơ và An Giang") == ["cần thơ*", "và", "an giang*"]  # one-syllable stop words stay
 
 
+def test_a_sentence_start_is_no_part_of_a_name_after_it():
+    # Seen in the app: "Còn Trey Mullinax", "Tài khoản Instagram". A connective, or a word whose
+    # capital is only the sentence's, opens no name, even one of one syllable.
+    assert words_of("Còn Trey Mullinax đứng thứ hai") == ["còn", "trey mullinax*", "đứng", "thứ hai"]
+    assert words_of("Tài khoản Instagram của cô") == ["tài khoản", "instagram*", "của", "cô"]
+    # a name whose first word has one syllable stays whole; a place is no connective
+    assert words_of("Bộ Chính trị họp") == ["bộ chính trị*", "họp"]
+    assert words_of("Tuy Hòa mưa lớn")[0] == "tuy hòa*"
+
+
 def test_a_document_and_its_number_are_one_name_and_dates_are_numbers():
     assert words_of("thực hiện Chỉ thị số 05-CT/TW của Bộ Chính trị") == [
         "thực hiện", "chỉ thị số 05-ct/tw*", "của", "bộ chính trị*"]
