@@ -211,7 +211,11 @@ def _lexicon_words(low: list[str], caps: list[bool], lex: Lexicon,
                         match = k
                 elif key not in prefixes:
                     break
-        if match == 2 and doc_freq is not None and i + 2 < n:
+        # "a b c": "a b" and "b c" both words, and no word starts at "c". Either reading leaves one
+        # syllable alone ("a b" + "c" or "a" + "b c"): the pair the corpus writes more often wins.
+        # (When a word starts at "c", "a b" + "c …" leaves none alone and stands.)
+        if (match == 2 and doc_freq is not None and i + 2 < n
+                and not (i + 3 < n and f"{low[i + 2]} {low[i + 3]}" in openers)):
             b = i + 1
             other = f"{low[b]} {low[b + 1]}"
             if (other in words_ and (caps[b] or not caps[b + 1]) and not _honorific_before_name(low, caps, b, 2, other)

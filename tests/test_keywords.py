@@ -217,6 +217,10 @@ def test_two_overlapping_words_go_the_way_the_corpus_writes_more_often():
     df = {"âm thầm": 40.0, "cách âm": 2000.0}.get  # the other way round, the other reading
     words, _ = split_words("cách âm thầm", lexicon(), doc_freq=lambda t: df(t, 0.0))
     assert words == ["cách âm", "thầm"]
+    # When a word starts after the overlap, the longest match leaves no syllable alone and stands.
+    df = {"âm thầm": 2000.0, "cách âm": 40.0}.get
+    words, _ = split_words("cách âm thầm lặng", lexicon(), doc_freq=lambda t: df(t, 0.0))
+    assert words == ["cách âm", "thầm lặng"]
 
 
 def test_a_document_number_inside_a_longer_one_is_no_second_keyword():
