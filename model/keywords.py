@@ -1,7 +1,7 @@
 """Keywords an editor would tag: the article's words and names, ranked by a fitted score.
 
 1. **Words.** Each run of words between punctuation is cut into words: the longest entry of a
-   Vietnamese lexicon (``resources/lexicon_vi.txt``, pyvi's word list) that starts there, else
+   Vietnamese lexicon (``LEXICON_FILES``: pyvi's word list and underthesea's Viet22K) that starts there, else
    one syllable. So "hãng hàng không" is "hãng" + "hàng không", never "hãng hàng", and
    "cố Thủ tướng" is "cố" + "thủ tướng", never "cố thủ". A syllable keeps an inner hyphen or
    slash ("Chin-su", "05-CT/TW").
@@ -172,11 +172,14 @@ class Lexicon:
         return cls(words, frozenset(prefixes), max((w.count(" ") + 1 for w in words), default=1), openers)
 
 
+# pyvi's word list, and what underthesea's Viet22K adds to it (each file says where it comes from).
+LEXICON_FILES = ("resources/lexicon_vi.txt", "resources/lexicon_vi_underthesea.txt")
+
+
 @lru_cache(maxsize=1)
 def lexicon() -> Lexicon:
-    raw = resources.files("model").joinpath("resources/lexicon_vi.txt").read_text("utf-8")
-    return Lexicon.of([line for line in raw.splitlines() if line.strip() and not line.startswith("#")]
-                      + sorted(HONORIFIC_NAMES))
+    lines = [line for name in LEXICON_FILES for line in resources.files("model").joinpath(name).read_text("utf-8").splitlines()]
+    return Lexicon.of([line for line in lines if line.strip() and not line.startswith("#")] + sorted(HONORIFIC_NAMES))
 
 
 def _honorific_before_name(low: list[str], caps: list[bool], i: int, k: int, key: str) -> bool:
