@@ -223,6 +223,12 @@ def test_two_overlapping_words_go_the_way_the_corpus_writes_more_often():
     assert words == ["cách âm", "thầm lặng"]
 
 
+def test_question_words_are_no_keywords():
+    title = "Tại sao đường sắt có khe? Vì sao thanh ray giãn nở"
+    got = phrases(title, "Tại sao đường sắt có khe. Vì sao thanh ray giãn nở như thế nào.")
+    assert got and not {"tại sao", "vì sao", "như thế nào", "như thế"} & set(got)
+
+
 def test_a_document_number_inside_a_longer_one_is_no_second_keyword():
     # Seen in the app: "thông tư 46/2024" beside "Thông tư 46/2024/TT-BCA".
     text = ("Thông tư 46/2024/TT-BCA sửa đổi thông tư 67/2019. Theo thông tư 46/2024, việc ghi hình được phép. "
