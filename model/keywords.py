@@ -143,6 +143,8 @@ NAME_PREFIXES = frozenset({
     "ông", "bà", "anh", "chị", "cô", "theo", "tại", "ở", "và", "của", "với", "từ", "khi", "trong", "sau",
     "trước", "do", "cho", "về", "vào", "đến", "tới", "như", "nhưng", "nếu", "là", "thì", "mà", "bởi", "các",
     "những", "một", "hay", "hoặc", "cả", "giữa", "dưới", "trên", "còn", "để", "nên", "dù", "rồi",
+    # the level of a place, capitalised only where it opens the sentence: "Tỉnh Vĩnh Phúc"
+    "tỉnh", "huyện", "quận", "xã", "phường",
 })
 # The honorifics among them. Capitalised before more capitalised syllables, one does not open a
 # lexicon word: "Ông Hoàng Duy Bình" is "Ông" + a name, not the lexicon's "ông hoàng" (prince).

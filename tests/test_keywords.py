@@ -77,6 +77,8 @@ def test_a_sentence_start_is_no_part_of_a_name_after_it():
     # capital is only the sentence's, opens no name, even one of one syllable.
     assert words_of("Còn Trey Mullinax đứng thứ hai") == ["còn", "trey mullinax*", "đứng", "thứ hai"]
     assert words_of("Tài khoản Instagram của cô") == ["tài khoản", "instagram*", "của", "cô"]
+    # the level of a place opens no name: "Tỉnh Vĩnh Phúc" is the province "Vĩnh Phúc"
+    assert words_of("Tỉnh Vĩnh Phúc và Vingroup ký kết")[:2] == ["tỉnh", "vĩnh phúc*"]
     # a name whose first word has one syllable stays whole; a place is no connective
     assert words_of("Bộ Chính trị họp") == ["bộ chính trị*", "họp"]
     assert words_of("Tuy Hòa mưa lớn")[0] == "tuy hòa*"
