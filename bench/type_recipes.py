@@ -304,9 +304,8 @@ def main() -> None:
         blocks = [(block(k, fit_records, head, X, Xd), w) for k, w in [(kind, weight), *more]]
         B = sp.hstack([w * b for (b, _), w in blocks], format="csr")
         Bd = sp.hstack([w * bd for (_, bd), w in blocks], format="csr")
-        weight = 1.0
-        design = sp.hstack([head.router.with_short_block(X), weight * B], format="csr")
-        design_d = sp.hstack([head.router.with_short_block(Xd), weight * Bd], format="csr")
+        design = sp.hstack([head.router.with_short_block(X), B], format="csr")
+        design_d = sp.hstack([head.router.with_short_block(Xd), Bd], format="csr")
         current = fit_type_head(design, [r.type for r in fit_records],
                                 replace(params, calibration_folds=params.type_current_folds))
         proba = np.zeros((Xd.shape[0], len(head.labels)))
@@ -314,11 +313,11 @@ def main() -> None:
         proba[route] = current.proba(design_d[route])
         proba[np.ix_(~route, [head.labels.index(l) for l in head.archive.labels])] = head.archive.proba(Xd[~route])
         res = {"fit_s": round(time.perf_counter() - t, 1), "extra_terms": B.shape[1]}
-        res["routed"] = score(np.array(head.labels)[np.argmax(proba, 1)], dev)
-        res["shipped_same_run"] = score(np.array(head.labels)[np.argmax(head.proba(Xd), 1)], dev)
+        pred, shipped_pred = (np.array(head.labels)[np.argmax(p, 1)] for p in (proba, head.proba(Xd)))
+        res["routed"] = score(pred, dev)
+        res["shipped_same_run"] = score(shipped_pred, dev)
         recent = np.array([group(r) != "vntc" for r in dev])
-        res["recent_paired"] = paired_gain(np.array(head.labels)[np.argmax(head.proba(Xd), 1)],
-                                           np.array(head.labels)[np.argmax(proba, 1)], recent, dev)
+        res["recent_paired"] = paired_gain(shipped_pred, pred, recent, dev)
         return res
 
     def router_reads_untyped():
@@ -394,7 +393,6 @@ def main() -> None:
         "shipped_previous": lambda: shipped(PREVIOUS),
         "shipped_e5": lambda: shipped(BaselineParams(type_epochs=5)),
         "shipped_e5_crossfit": lambda: shipped(BaselineParams(type_epochs=5, type_crossfit=True)),
-        "shipped_e10_crossfit": lambda: shipped(BaselineParams(type_epochs=10, type_crossfit=True)),  # the same before the headline blocks and era copy
         "shipped_crossfit": lambda: shipped(BaselineParams(type_epochs=10, type_crossfit=True)),
         "shipped_current_head_current_era": lambda: shipped(BaselineParams(type_epochs=10, type_current_reads_archive=False)),
         "education_label": education,

@@ -1,8 +1,8 @@
 """Keywords an editor would tag: the article's words and names, ranked by a fitted score.
 
 1. **Words.** Each run of words between punctuation is cut into words: the longest entry of a
-   Vietnamese lexicon (``LEXICON_FILES``: pyvi's word list and underthesea's Viet22K) that starts there, else
-   one syllable. So "hãng hàng không" is "hãng" + "hàng không", never "hãng hàng", and
+   Vietnamese lexicon (``LEXICON_FILES``: pyvi's word list and underthesea's Viet22K) that
+   starts there, else one syllable. So "hãng hàng không" is "hãng" + "hàng không", never "hãng hàng", and
    "cố Thủ tướng" is "cố" + "thủ tướng", never "cố thủ". A syllable keeps an inner hyphen or
    slash ("Chin-su", "05-CT/TW").
    **Names** (``split_words``): runs of words that start with a capital ("Ban Bí thư Trung
@@ -180,7 +180,8 @@ LEXICON_FILES = ("resources/lexicon_vi.txt", "resources/lexicon_vi_underthesea.t
 
 @lru_cache(maxsize=1)
 def lexicon() -> Lexicon:
-    lines = [line for name in LEXICON_FILES for line in resources.files("model").joinpath(name).read_text("utf-8").splitlines()]
+    lines = [line for name in LEXICON_FILES
+             for line in resources.files("model").joinpath(name).read_text("utf-8").splitlines()]
     return Lexicon.of([line for line in lines if line.strip() and not line.startswith("#")] + sorted(HONORIFIC_NAMES))
 
 
@@ -494,7 +495,7 @@ class _Rows:
         self.phrases: list[str] = []
         self.rows: list[list[float]] = []
         multi = c.words
-        min_pair = params.min_pair_cohesion
+        min_pair = self.min_pair
         log, log1p, doc_freq = math.log, math.log1p, corpus.doc_freq
         phrases, rows = self.phrases, self.rows
         for phrase, count in c.count.items():
@@ -508,8 +509,10 @@ class _Rows:
                 if df >= common:
                     continue
                 single_common = log1p(df) / log_docs
+            # ``loose``'s commonest case, up front for every candidate (one lookup; names too):
+            # two one-syllable words the corpus never writes together ("trăm nụ")
             if words is not None and spaces == 1 and min_pair and corpus.cohesion(words[0], words[1]) < min_pair:
-                continue  # two one-syllable words the corpus never writes together ("trăm nụ")
+                continue
             n_words = 1 if words is None else len(words)
             first = first_of.get(phrase)
             if not lazy and self.loose(phrase):  # (lazy: checked when the phrase reaches the top)
