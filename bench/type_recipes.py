@@ -32,7 +32,7 @@ from training.config import BaselineParams  # noqa: E402
 from training.data import read_records  # noqa: E402
 from training.metrics import classification  # noqa: E402
 from training.evaluate import source_group  # noqa: E402
-from training.splits import dev_split  # noqa: E402
+from training.splits import danes_type_proxy, dev_split  # noqa: E402
 
 DEV_SHARE = 0.15
 OUT = Path(__file__).with_name("results") / "type_recipes.json"
@@ -296,6 +296,80 @@ def main() -> None:
             B, Bd = tf.transform([(r.title or "").lower() for r in fit_records]), tf.transform([(r.title or "").lower() for r in dev])
         return B, Bd
 
+    def against_default(**changes):
+        """The default routed head with ``changes`` against the default itself, fitted in the
+        same run on the same records: dev articles of both eras and the DANeS proxy, with
+        paired 95% intervals of the gain."""
+        X, Xd = features(base)
+        proxy = danes_type_proxy(read_records(data_dir() / "danes/train.jsonl.gz"))
+        Xp = shipped_features().transform([analysis_text(r.text, r.title) for r in proxy])
+        views, views_p = headline_views(dev), headline_views(proxy)
+        truth_p = np.array([r.type for r in proxy])
+        recent = np.array([group(r) != "vntc" for r in dev])
+        out, preds = {}, {}
+        for name, params in (("default", BaselineParams(type_epochs=5)),
+                             ("candidate", BaselineParams(type_epochs=5, **changes))):
+            t = time.perf_counter()
+            head = fit_routed_type_head(X, vntc_fit + recent_fit, params)
+            labels = np.array(head.labels)
+            pred, pred_p = labels[np.argmax(head.proba(Xd, views), 1)], labels[np.argmax(head.proba(Xp, views_p), 1)]
+            preds[name] = (pred, pred_p)
+            res = score(pred, dev)
+            res["proxy"] = {"accuracy": round(float((pred_p == truth_p).mean()), 4), "n": len(proxy)}
+            res["fit_s"] = round(time.perf_counter() - t, 1)
+            out[name] = res
+            print(f"  {name}: {json.dumps(res)}", flush=True)
+        (a, a_p), (b, b_p) = preds["default"], preds["candidate"]
+        out["recent_paired"] = paired_gain(a, b, recent, dev)
+        out["vntc_paired"] = paired_gain(a, b, ~recent, dev)
+        out["proxy_paired"] = paired_gain(a_p, b_p, np.ones(len(proxy), bool), proxy)
+        return out
+
+    def mixtures():
+        """The two heads mixed, ``lam * current + (1 - lam) * archive`` for every input, against
+        hard routing: on the dev articles of both eras, and on articles of neither (the DANeS
+        proxy: other outlets, 2020s, headline + lead; ``danes_type_proxy``). Rule fixed before
+        the run: the highest proxy accuracy among the mixes that lose nothing outside the paired
+        interval on VNTC dev or on today's dev articles; hard routing if none gains."""
+        X, Xd = features(base)
+        params = BaselineParams(type_epochs=5)  # what default_config.json trains
+        t = time.perf_counter()
+        head = fit_routed_type_head(X, vntc_fit + recent_fit, params)
+        proxy = danes_type_proxy(read_records(data_dir() / "danes/train.jsonl.gz"))
+        Xp = shipped_features().transform([analysis_text(r.text, r.title) for r in proxy])
+        labels = np.array(head.labels)
+        archive_columns = [head.labels.index(label) for label in head.archive.labels]
+
+        def parts(M, views):
+            cur = head._current_proba(M, views)
+            arch = np.zeros_like(cur)
+            arch[:, archive_columns] = head.archive.proba(M)
+            return head.proba(M, views), cur, arch
+
+        dev_parts, proxy_parts = parts(Xd, headline_views(dev)), parts(Xp, headline_views(proxy))
+        truth_p = np.array([r.type for r in proxy])
+        recent = np.array([group(r) != "vntc" for r in dev])
+        out: dict = {"fit_s": round(time.perf_counter() - t, 1), "proxy_n": len(proxy)}
+        rules = {"routed": lambda routed, cur, arch: routed}
+        for lam in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7):
+            rules[f"mix_{lam}"] = lambda routed, cur, arch, lam=lam: lam * cur + (1 - lam) * arch
+        rules["geometric"] = lambda routed, cur, arch: np.log(cur + 1e-9) + np.log(arch + 1e-9)
+        base_dev = labels[np.argmax(dev_parts[0], 1)]
+        base_proxy = labels[np.argmax(proxy_parts[0], 1)]
+        proxy_all = np.ones(len(proxy), bool)
+        for name, rule in rules.items():
+            pred, pred_p = labels[np.argmax(rule(*dev_parts), 1)], labels[np.argmax(rule(*proxy_parts), 1)]
+            res = score(pred, dev)
+            res["proxy"] = {"accuracy": round(float((pred_p == truth_p).mean()), 4),
+                            "macro_f1": round(classification(list(truth_p), list(pred_p), sorted(set(truth_p)))["macro_f1"], 4)}
+            if name != "routed":
+                res["recent_paired"] = paired_gain(base_dev, pred, recent, dev)
+                res["vntc_paired"] = paired_gain(base_dev, pred, ~recent, dev)
+                res["proxy_paired"] = paired_gain(base_proxy, pred_p, proxy_all, proxy)
+            out[name] = res
+            print(f"  {name}: {json.dumps(res)}", flush=True)
+        return out
+
     def extra_block(kind: str, weight: float, *more: tuple[str, float]):
         # The shipped routed head, whose current head also reads one or more blocks of
         # features (``block``), each scaled by its weight.
@@ -396,6 +470,8 @@ def main() -> None:
         "shipped_crossfit": lambda: shipped(BaselineParams(type_epochs=10, type_crossfit=True)),
         "shipped_current_head_current_era": lambda: shipped(BaselineParams(type_epochs=10, type_current_reads_archive=False)),
         "education_label": education,
+        "mixtures": mixtures,
+        "complement_nb": lambda: against_default(type_complement_nb=True),
         "routed_e10_stacked": lambda: routed(10, True),
         "routed_e10_single": lambda: routed(10, False),
         "routed_e30_single": lambda: routed(30, False),

@@ -8,7 +8,7 @@ import pytest
 
 from training.common import sample_records, topic_matrix
 from training.data import Record
-from training.splits import HOLDOUT_DIVISOR, dev_split, hashed_holdout, in_dev, leading_holdout, task_holdout
+from training.splits import HOLDOUT_DIVISOR, danes_type_proxy, dev_split, hashed_holdout, in_dev, leading_holdout, task_holdout
 
 
 def _records(n: int) -> list[Record]:
@@ -105,3 +105,15 @@ def test_cluster_halves_keep_every_cluster_on_one_side_and_never_move():
     assert cluster_of("vims/Cluster_007/3") == "vims/Cluster_007" and cluster_of("x1") == "x1"
     shuffled = records[::-1]
     assert {r.id for r in cluster_halves(shuffled)[0]} == {r.id for r in dev}  # not by position
+
+
+def test_the_danes_proxy_keeps_the_records_whose_topics_name_one_type():
+    records = [Record(id="danes/1", text="a", topics=["Thể thao"]),
+               Record(id="danes/2", text="b", topics=["Kinh tế", "Chứng khoán"]),  # both: Kinh doanh
+               Record(id="danes/3", text="c", topics=["Covid-19", "Sức khỏe"]),  # Covid-19 names no type
+               Record(id="danes/4", text="d", topics=["Thể thao", "Pháp luật"]),  # two types: left out
+               Record(id="danes/5", text="e", topics=["Covid-19"]),  # no type: left out
+               Record(id="danes/6", text="f", topics=None)]
+    proxy = danes_type_proxy(records)
+    assert [(r.id, r.type) for r in proxy] == [("danes/1", "Thể thao"), ("danes/2", "Kinh doanh"), ("danes/3", "Sức khỏe")]
+    assert records[0].type is None  # the records read are left as they were

@@ -10,7 +10,7 @@ import scipy.sparse as sp
 from conftest import make_records, small_params
 from model.features import TfidfFeatures, TfidfParams, analysis_text
 from model.baseline import TypeHead
-from training.baseline import fit_type_head, nb_ratios
+from training.baseline import fit_complement_nb_linear, fit_type_head, nb_ratios
 from training.config import ConfigError
 
 
@@ -30,10 +30,10 @@ def test_nb_ratios_favour_the_terms_of_the_label():
     assert r[2] == pytest.approx(0.0)
 
 
-@pytest.mark.parametrize("nb_svm", [False, True])
-def test_type_head_probabilities_are_calibrated_and_right_on_clear_cases(typed, nb_svm):
+@pytest.mark.parametrize("nb_svm, complement_nb", [(False, False), (True, False), (True, True)])
+def test_type_head_probabilities_are_calibrated_and_right_on_clear_cases(typed, nb_svm, complement_nb):
     X, y = typed
-    head = fit_type_head(X, y, replace(small_params(), type_nb_svm=nb_svm))
+    head = fit_type_head(X, y, replace(small_params(), type_nb_svm=nb_svm, type_complement_nb=complement_nb))
     proba = head.proba(X)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
     predicted = np.array(head.labels)[proba.argmax(axis=1)]
@@ -51,6 +51,16 @@ def test_nb_svm_is_folded_into_one_weight_matrix_of_calibrated_logits(typed):
     assert not np.allclose(plain.coef, head.coef)
 
 
+def test_complement_nb_scores_are_linear_centred_and_favour_the_label(typed):
+    X, y = typed
+    labels = sorted(set(y))
+    W, b = fit_complement_nb_linear(X, np.array(y), labels, small_params())
+    assert W.shape == (len(labels), X.shape[1]) and not b.any()
+    np.testing.assert_allclose(W.sum(axis=0), 0.0, atol=1e-9)  # centred across the labels
+    predicted = np.array(labels)[np.asarray(X @ W.T).argmax(axis=1)]
+    assert (predicted == np.array(y)).mean() >= 0.8
+
+
 def test_two_labels_give_one_weight_row_per_label(typed):
     X, y = typed
     keep = [i for i, label in enumerate(y) if label in sorted(set(y))[:2]]
@@ -61,6 +71,7 @@ def test_two_labels_give_one_weight_row_per_label(typed):
 
 
 @pytest.mark.parametrize("change, match", [({"type_nb_svm": "yes"}, "type_nb_svm must be true or false"),
+                                           ({"type_complement_nb": 1}, "type_complement_nb must be true or false"),
                                            ({"type_nb_smoothing": 0}, "type_nb_smoothing must be a positive number")])
 def test_bad_nb_svm_settings_are_refused(change, match):
     with pytest.raises(ConfigError, match=match):

@@ -19,6 +19,7 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.model_selection import StratifiedKFold
+from sklearn.naive_bayes import ComplementNB
 from sklearn.svm import LinearSVC
 
 from model.baseline import (BaselineModel, CorpusContext, EraRouter, HeadlineFeatures, RoutedTypeHead, TopicsHead,
@@ -301,6 +302,17 @@ def fit_nb_linear(X: sp.csr_matrix, y: np.ndarray, labels: list[str], params: Ba
     return np.stack([w for w, _ in rows]), np.array([b for _, b in rows])
 
 
+def fit_complement_nb_linear(X: sp.csr_matrix, y: np.ndarray, labels: list[str], params: BaselineParams,
+                             weight: np.ndarray | None = None) -> Linear:
+    """Complement Naive Bayes (Rennie et al., 2003) over the TF-IDF features: each label's
+    weights come from the term mass of every *other* label, which keeps small labels' weights
+    as well estimated as large ones'. Its scores are linear; each row is centred across the
+    labels (a linear map too), so the calibrator reads differences, not the article's length."""
+    nb = ComplementNB(alpha=params.type_nb_smoothing).fit(X, y, sample_weight=weight)
+    W = nb.feature_log_prob_[[list(nb.classes_).index(label) for label in labels]]
+    return W - W.mean(axis=0, keepdims=True), np.zeros(len(labels))
+
+
 def fit_type_head(X: sp.csr_matrix, y: list[str], params: BaselineParams, weight: np.ndarray | None = None) -> TypeHead:
     """Linear scorers over TF-IDF, stacked and calibrated by a multinomial logistic map.
 
@@ -314,7 +326,8 @@ def fit_type_head(X: sp.csr_matrix, y: list[str], params: BaselineParams, weight
     if len(labels) < 2:
         raise ValueError(f"the type head needs at least two labels in the training data; found {labels}.")
     y_arr = np.array(y)
-    fits = [fit_linear] + ([fit_nb_linear] if params.type_nb_svm else [])
+    fits = [fit_linear] + ([fit_nb_linear] if params.type_nb_svm else []) + \
+        ([fit_complement_nb_linear] if params.type_complement_nb else [])
     folds = min(params.calibration_folds, int(np.bincount(np.unique(y_arr, return_inverse=True)[1]).min()))
     if folds < 2:  # too few examples per label to calibrate: a plain softmax of the first scorer
         coef, intercept = fit_linear(X, y_arr, labels, params, weight)

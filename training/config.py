@@ -38,6 +38,9 @@ class BaselineParams:
     # vntc/train; type accuracy on vims within chance of unchanged (README, "Type").
     type_nb_svm: bool = True
     type_nb_smoothing: float = 0.1  # added to each term's summed TF-IDF per label; 0.1 > 1.0 held out
+    # Add a Complement Naive Bayes scorer (Rennie et al., 2003) to the stack: linear too, so
+    # it folds into the same weight matrix; fitted in one pass over the counts.
+    type_complement_nb: bool = False
     # Route the type head by era (model/baseline.py EraRouter): records whose source starts
     # with one of these prefixes are the archive era, every other typed record is current.
     type_era_routing: bool = True
@@ -123,8 +126,9 @@ class BaselineParams:
             raise ConfigError("baseline.type_archive_sources must be a list of source prefixes such as [\"vntc/\"]; "
                               f"got {self.type_archive_sources!r}.")
         self.type_archive_sources = tuple(self.type_archive_sources)
-        if not isinstance(self.type_nb_svm, bool):
-            raise ConfigError(f"baseline.type_nb_svm must be true or false; got {self.type_nb_svm!r}.")
+        for name in ("type_nb_svm", "type_complement_nb"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"baseline.{name} must be true or false; got {getattr(self, name)!r}.")
         for name in ("type_alpha", "type_C", "topics_C", "type_nb_smoothing"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"baseline.{name} must be a positive number; got {getattr(self, name)!r}.")
