@@ -152,6 +152,9 @@ HONORIFICS = frozenset({"ông", "bà", "anh", "chị", "cô"})
 # Names that open with an honorific syllable, which is part of them: "Bà Rịa - Vũng Tàu" is a
 # province, not "Bà" + "Rịa". Places and streets of the news; pyvi's list has none of them.
 HONORIFIC_NAMES = frozenset({"bà rịa", "bà chiểu", "bà điểm", "bà đen", "bà nà", "bà triệu", "cô tô", "ông đốc"})
+# "Every day / month / year": one word, and a stop phrase. Neither word list has them, so
+# "trợ cấp tuất hằng tháng" gave the keyword "tuất hằng".
+PERIODIC = frozenset(f"{every} {unit}" for every in ("hằng", "hàng") for unit in ("ngày", "tuần", "tháng", "quý", "năm"))
 
 
 # --- words ---------------------------------------------------------------------------
@@ -182,7 +185,7 @@ LEXICON_FILES = ("resources/lexicon_vi.txt", "resources/lexicon_vi_underthesea.t
 def lexicon() -> Lexicon:
     lines = [line for name in LEXICON_FILES
              for line in resources.files("model").joinpath(name).read_text("utf-8").splitlines()]
-    return Lexicon.of([line for line in lines if line.strip() and not line.startswith("#")] + sorted(HONORIFIC_NAMES))
+    return Lexicon.of([line for line in lines if line.strip() and not line.startswith("#")] + sorted(HONORIFIC_NAMES | PERIODIC))
 
 
 def _honorific_before_name(low: list[str], caps: list[bool], i: int, k: int, key: str) -> bool:
@@ -572,7 +575,7 @@ def candidate_features(title: str, body: str, idf: Callable[[str], float | None]
 
 @lru_cache(maxsize=1)
 def _stopwords() -> frozenset[str]:
-    return stopwords()
+    return stopwords() | PERIODIC
 
 
 # --- ranking -------------------------------------------------------------------------

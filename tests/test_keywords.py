@@ -231,6 +231,16 @@ def test_question_words_are_no_keywords():
     assert got and not {"tại sao", "vì sao", "như thế nào", "như thế"} & set(got)
 
 
+def test_every_day_or_month_is_one_word_and_no_keyword_nor_the_imperative():
+    # Seen in the app: "tuất hằng" of "trợ cấp tuất hằng tháng", "bạn hãy" of "bạn hãy đi khám".
+    assert words_of("nhận trợ cấp tuất hằng tháng") == ["nhận", "trợ cấp", "tuất", "hằng tháng"]
+    text = ("Thân nhân nhận trợ cấp tuất hằng tháng. Trợ cấp tuất hằng tháng bằng 50% lương cơ sở. "
+            "Bạn hãy đi khám. Bạn hãy hỏi bác sĩ. Tiền tuất hàng năm tăng.")
+    got = phrases("Trợ cấp tuất hằng tháng", text, top_k=10)
+    assert got and not {p for p in got if p.split()[0] in ("hằng", "hàng", "hãy") or p.split()[-1] in ("hằng", "hãy")}
+    assert not {"hằng tháng", "hàng năm", "tuất hằng", "bạn hãy"} & set(got)
+
+
 def test_a_document_number_inside_a_longer_one_is_no_second_keyword():
     # Seen in the app: "thông tư 46/2024" beside "Thông tư 46/2024/TT-BCA".
     text = ("Thông tư 46/2024/TT-BCA sửa đổi thông tư 67/2019. Theo thông tư 46/2024, việc ghi hình được phép. "
