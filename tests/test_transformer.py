@@ -581,6 +581,17 @@ def test_fine_tune_on_a_missing_gpu_says_so_before_training(tiny_dir, tmp_path):
     assert not (tmp_path / "work").exists()  # failed before fitting anything
 
 
+def test_a_torchrun_rank_other_than_0_writes_no_baseline_checkpoint(tiny_dir, tmp_path, monkeypatch):
+    # Every rank fits the baseline; two writers renaming onto one folder made one fail.
+    monkeypatch.setattr(tt.distributed, "is_main", lambda: False)
+    monkeypatch.setattr(tt, "fine_tune", lambda *args, **kwargs: None)  # the ranks' shared work, not this test's
+    config = TrainConfig(kind="transformer", train=["unused.jsonl"], baseline=small_params(),
+                         transformer=tiny_params(tiny_dir, max_steps=1))
+    assert tt.fit_transformer(make_records(), config, tmp_path / "work", progress=False) is None
+    assert not (tmp_path / "work" / "baseline").exists()
+    assert not [p for p in (tmp_path / "work").iterdir() if p.name.startswith(".baseline")]
+
+
 def test_batch_to_moves_every_tensor_and_keeps_the_maps(base):
     _, tok = base
     docs = [encode_article(tok, "Bóng đá", LONG_BODY)]

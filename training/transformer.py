@@ -458,7 +458,10 @@ def fit_transformer(records: list[Record], config: TrainConfig, workdir: Path, p
     else:
         baseline = fit_baseline(train_part, config.baseline, progress, preferred=preferred,
                                 preferred_weight=preferred_weight)
-        baseline.save(baseline_dir, card="Baseline checkpoint of a transformer training run.\n")
+        # Under torchrun every rank fits the same baseline; one writer: two ranks renaming
+        # their copies onto one folder at once made the second fail ("Directory not empty").
+        if distributed.is_main():
+            baseline.save(baseline_dir, card="Baseline checkpoint of a transformer training run.\n")
     type_labels, topic_labels = baseline.labels.types, baseline.labels.topics
 
     with step("base model", params.base_model):
