@@ -301,10 +301,8 @@ def main() -> None:
         same run on the same records: dev articles of both eras and the DANeS proxy, with
         paired 95% intervals of the gain."""
         X, Xd = features(base)
-        proxy = danes_type_proxy(read_records(data_dir() / "danes/train.jsonl.gz"))
-        Xp = shipped_features().transform([analysis_text(r.text, r.title) for r in proxy])
+        proxy, Xp, truth_p = proxy_rows()
         views, views_p = headline_views(dev), headline_views(proxy)
-        truth_p = np.array([r.type for r in proxy])
         recent = np.array([group(r) != "vntc" for r in dev])
         out, preds = {}, {}
         for name, params in (("default", BaselineParams(type_epochs=5)),
@@ -330,14 +328,21 @@ def main() -> None:
         out["proxy_paired"] = paired_gain(a_p, b_p, np.ones(len(proxy), bool), proxy)
         return out
 
+    def proxy_rows():
+        """The DANeS proxy (``danes_type_proxy``): its records, their rows in the fit part's
+        TF-IDF space and their types; read once a run."""
+        if "proxy" not in shipped_head:
+            proxy = danes_type_proxy(read_records(data_dir() / "danes/train.jsonl.gz"))
+            Xp = shipped_features().transform([analysis_text(r.text, r.title) for r in proxy])
+            shipped_head["proxy"] = (proxy, Xp, np.array([r.type for r in proxy]))
+        return shipped_head["proxy"]
+
     def proxy_of_simple_heads():
         """The DANeS proxy read by simpler heads than the default (one SGD head over both eras,
         VNTC alone; the issue's plain LinearSVC), beside the default: does the routed design
         lose articles of neither era that one plain head would get?"""
         X, Xd = features(base)
-        proxy = danes_type_proxy(read_records(data_dir() / "danes/train.jsonl.gz"))
-        Xp = shipped_features().transform([analysis_text(r.text, r.title) for r in proxy])
-        truth_p = np.array([r.type for r in proxy])
+        proxy, Xp, truth_p = proxy_rows()
         out = {}
         heads = {"sgd_both": (sgd(1e-5), np.arange(X.shape[0])),
                  "sgd_vntc_only": (sgd(1e-5), np.flatnonzero(~is_recent)),
@@ -355,8 +360,7 @@ def main() -> None:
         generalist, no routing, no era copy, no headline blocks): ``(1 - beta) * routed + beta *
         generalist``. Same rule as ``mixtures``."""
         X, Xd = features(base)
-        proxy = danes_type_proxy(read_records(data_dir() / "danes/train.jsonl.gz"))
-        Xp = shipped_features().transform([analysis_text(r.text, r.title) for r in proxy])
+        proxy, Xp, truth_p = proxy_rows()
         params = BaselineParams(type_epochs=5)
         t = time.perf_counter()
         head = fit_routed_type_head(X, vntc_fit + recent_fit, params)
@@ -370,7 +374,6 @@ def main() -> None:
             order = [general.labels.index(label) for label in head.labels]
             routed_d, routed_p = head.proba(Xd, headline_views(dev)), head.proba(Xp, headline_views(proxy))
             general_d, general_p = general.proba(Xd)[:, order], general.proba(Xp)[:, order]
-            truth_p = np.array([r.type for r in proxy])
             recent = np.array([group(r) != "vntc" for r in dev])
             base_dev, base_proxy = labels[routed_d.argmax(1)], labels[routed_p.argmax(1)]
             res_kind = {"fit_s": {"routed": round(t_routed, 1), "generalist": round(t_general, 1)}}
@@ -398,8 +401,7 @@ def main() -> None:
         params = BaselineParams(type_epochs=5)  # what default_config.json trains
         t = time.perf_counter()
         head = fit_routed_type_head(X, vntc_fit + recent_fit, params)
-        proxy = danes_type_proxy(read_records(data_dir() / "danes/train.jsonl.gz"))
-        Xp = shipped_features().transform([analysis_text(r.text, r.title) for r in proxy])
+        proxy, Xp, truth_p = proxy_rows()
         labels = np.array(head.labels)
         archive_columns = [head.labels.index(label) for label in head.archive.labels]
 
@@ -410,7 +412,6 @@ def main() -> None:
             return head.proba(M, views), cur, arch
 
         dev_parts, proxy_parts = parts(Xd, headline_views(dev)), parts(Xp, headline_views(proxy))
-        truth_p = np.array([r.type for r in proxy])
         recent = np.array([group(r) != "vntc" for r in dev])
         out: dict = {"fit_s": round(time.perf_counter() - t, 1), "proxy_n": len(proxy)}
         rules = {"routed": lambda routed, cur, arch: routed}
