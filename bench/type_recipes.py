@@ -328,6 +328,29 @@ def main() -> None:
         out["proxy_paired"] = paired_gain(a_p, b_p, np.ones(len(proxy), bool), proxy)
         return out
 
+    def archive_vocabulary():
+        """Does today's vocabulary crowd VNTC out? The archive head (default recipe) fitted on
+        VNTC's fit part in three vocabularies, scored on VNTC dev, paired against the shared one."""
+        vntc_dev_records = [r for r in dev if group(r) == "vntc"]
+        truth = np.array([r.type for r in vntc_dev_records])
+        preds, out = {}, {}
+        for name, fit_texts, cap in (("shared_600k", vntc_fit + recent_fit, 600_000),
+                                     ("vntc_only_600k", vntc_fit, 600_000),
+                                     ("shared_uncapped", vntc_fit + recent_fit, None)):
+            t = time.perf_counter()
+            feats, X = TfidfFeatures.fit_transform([analysis_text(r.text, r.title) for r in fit_texts],
+                                                   replace(base, max_features=cap))
+            head = fit_type_head(X[: len(vntc_fit)], [r.type for r in vntc_fit], BaselineParams(type_epochs=5))
+            Xd = feats.transform([analysis_text(r.text, r.title) for r in vntc_dev_records])
+            preds[name] = np.array(head.labels)[head.proba(Xd).argmax(1)]
+            out[name] = {"terms": X.shape[1], "vntc_dev_accuracy": round(float((preds[name] == truth).mean()), 4),
+                         "fit_s": round(time.perf_counter() - t, 1)}
+            print(f"  {name}: {out[name]}", flush=True)
+        everything = np.ones(len(truth), bool)
+        for name in ("vntc_only_600k", "shared_uncapped"):
+            out[name]["paired"] = paired_gain(preds["shared_600k"], preds[name], everything, vntc_dev_records)
+        return out
+
     def proxy_rows():
         """The DANeS proxy (``danes_type_proxy``): its records, their rows in the fit part's
         TF-IDF space and their types; read once a run."""
@@ -535,6 +558,7 @@ def main() -> None:
         "shipped_current_head_current_era": lambda: shipped(BaselineParams(type_epochs=10, type_current_reads_archive=False)),
         "education_label": education,
         "mixtures": mixtures,
+        "archive_vocabulary": archive_vocabulary,
         "generalist_mix": generalist_mix,
         "proxy_of_simple_heads": proxy_of_simple_heads,
         "complement_nb": lambda: against_default(type_complement_nb=True),
