@@ -417,7 +417,7 @@ def main() -> None:
     def mixtures():
         """The two heads mixed, ``lam * current + (1 - lam) * archive`` for every input, against
         hard routing: on the dev articles of both eras, and on articles of neither (the DANeS
-        proxy: other outlets, 2020s, headline + lead; ``danes_type_proxy``). Rule fixed before
+        proxy: other outlets, the Covid years, headline + lead; ``danes_type_proxy``). Rule fixed before
         the run: the highest proxy accuracy among the mixes that lose nothing outside the paired
         interval on VNTC dev or on today's dev articles; hard routing if none gains."""
         X, Xd = features(base)

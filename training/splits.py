@@ -19,7 +19,7 @@ always made it (so results do not move):
   ranking is fit on the dev half and judged on the other.
 
 And one proxy: ``danes_type_proxy``, type labels read off ``danes/train``'s topics, for
-choices about articles of neither era the type heads learn from (other outlets, the 2020s).
+choices about articles of neither era the type heads learn from (other outlets, the Covid years).
 """
 from __future__ import annotations
 
@@ -134,8 +134,8 @@ DANES_TOPIC_TYPES = {
 
 def danes_type_proxy(records: Sequence[Record]) -> list[Record]:
     """The DANeS records whose topics name exactly one type label, with that label as their
-    type: headline + lead articles of ~200 outlets of the 2020s, which no type head trains on
-    (the type data is VNTC's four outlets of 2005-07 and two outlets of 2022-24). A proxy for
+    type: headline + lead articles from 266 web hosts of the Covid years, which no type head
+    trains on (the type data is VNTC's four outlets of 2005-07 and two outlets of 2022-24). A proxy for
     the articles of other outlets and years a newsroom will send: its labels are topics mapped
     by hand, so it ranks candidate recipes against each other; it is no accuracy to report."""
     out = []
