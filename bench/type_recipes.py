@@ -93,6 +93,7 @@ def main() -> None:
     recent_fit, recent_dev = load("recent/train.jsonl.gz")
     print(f"fit: vntc {len(vntc_fit)}, recent {len(recent_fit)}; dev: vntc {len(vntc_dev)}, recent {len(recent_dev)}", flush=True)
     dev = vntc_dev + recent_dev
+    recent = np.array([group(r) != "vntc" for r in dev])  # today's dev articles; the rest are VNTC's
 
     cache: dict = {}
 
@@ -212,10 +213,8 @@ def main() -> None:
                                 "recent_dev_called_education": int(said[len(vntc_dev): len(dev)].sum())}
             out[name] = res
         # The 11-label head against the 10-label one on the same dev articles of the 10 labels.
-        recent = np.array([group(r) != "vntc" for r in dev])
         ten, eleven = preds["10 labels"][: len(dev)], preds["11 labels"][: len(dev)]
-        out["recent_paired"] = paired_gain(ten, eleven, recent, dev)
-        out["vntc_paired"] = paired_gain(ten, eleven, ~recent, dev)
+        out.update(paired_gains(ten, eleven))
         return out
 
     def shipped(params: BaselineParams):
@@ -301,9 +300,8 @@ def main() -> None:
         same run on the same records: dev articles of both eras and the DANeS proxy, with
         paired 95% intervals of the gain."""
         X, Xd = features(base)
-        proxy, Xp, truth_p = proxy_rows()
+        proxy, Xp, _ = proxy_rows()
         views, views_p = headline_views(dev), headline_views(proxy)
-        recent = np.array([group(r) != "vntc" for r in dev])
         out, preds = {}, {}
         for name, params in (("default", BaselineParams(type_epochs=5)),
                              ("candidate", BaselineParams(type_epochs=5, **changes))):
@@ -316,17 +314,14 @@ def main() -> None:
             pred, pred_p = labels[np.argmax(head.proba(Xd, views), 1)], labels[np.argmax(head.proba(Xp, views_p), 1)]
             preds[name] = (pred, pred_p)
             res = score(pred, dev)
-            res["proxy"] = {"accuracy": round(float((pred_p == truth_p).mean()), 4), "n": len(proxy)}
+            res["proxy"] = proxy_accuracy(pred_p)
             res["fit_s"] = round(time.perf_counter() - t, 1)
             out[name] = res
             if name == "default":
                 shipped_head["default"] = (res, preds[name])
             print(f"  {name}: {json.dumps(res)}", flush=True)
         (a, a_p), (b, b_p) = preds["default"], preds["candidate"]
-        out["recent_paired"] = paired_gain(a, b, recent, dev)
-        out["vntc_paired"] = paired_gain(a, b, ~recent, dev)
-        out["proxy_paired"] = paired_gain(a_p, b_p, np.ones(len(proxy), bool), proxy)
-        return out
+        return {**out, **paired_gains(a, b, a_p, b_p)}
 
     def archive_vocabulary():
         """Does today's vocabulary crowd VNTC out? The archive head (default recipe) fitted on
@@ -360,12 +355,26 @@ def main() -> None:
             shipped_head["proxy"] = (proxy, Xp, np.array([r.type for r in proxy]))
         return shipped_head["proxy"]
 
+    def proxy_accuracy(pred_p: np.ndarray) -> dict:
+        _, _, truth_p = proxy_rows()
+        return {"accuracy": round(float((pred_p == truth_p).mean()), 4), "n": len(truth_p)}
+
+    def paired_gains(base_pred, pred, base_proxy=None, pred_proxy=None) -> dict:
+        """Paired gains of ``pred`` over ``base_pred`` on today's dev articles and VNTC's, and
+        on the DANeS proxy when its predictions are given."""
+        out = {"recent_paired": paired_gain(base_pred, pred, recent, dev),
+               "vntc_paired": paired_gain(base_pred, pred, ~recent, dev)}
+        if pred_proxy is not None:
+            proxy = proxy_rows()[0]
+            out["proxy_paired"] = paired_gain(base_proxy, pred_proxy, np.ones(len(proxy), bool), proxy)
+        return out
+
     def proxy_of_simple_heads():
         """The DANeS proxy read by simpler heads than the default (one SGD head over both eras,
         VNTC alone; the issue's plain LinearSVC), beside the default: does the routed design
         lose articles of neither era that one plain head would get?"""
         X, Xd = features(base)
-        proxy, Xp, truth_p = proxy_rows()
+        _, Xp, _ = proxy_rows()
         out = {}
         heads = {"sgd_both": (sgd(1e-5), np.arange(X.shape[0])),
                  "sgd_vntc_only": (sgd(1e-5), np.flatnonzero(~is_recent)),
@@ -373,7 +382,7 @@ def main() -> None:
         for name, (clf, rows) in heads.items():
             clf.fit(X[rows], y_all[rows])
             res = score(clf.predict(Xd), dev)
-            res["proxy"] = {"accuracy": round(float((clf.predict(Xp) == truth_p).mean()), 4), "n": len(proxy)}
+            res["proxy"] = proxy_accuracy(clf.predict(Xp))
             out[name] = res
             print(f"  {name}: {json.dumps(res)}", flush=True)
         return out
@@ -383,32 +392,29 @@ def main() -> None:
         generalist, no routing, no era copy, no headline blocks): ``(1 - beta) * routed + beta *
         generalist``. Same rule as ``mixtures``."""
         X, Xd = features(base)
-        proxy, Xp, truth_p = proxy_rows()
+        proxy, Xp, _ = proxy_rows()
         params = BaselineParams(type_epochs=5)
         t = time.perf_counter()
         head = fit_routed_type_head(X, vntc_fit + recent_fit, params)
         t_routed = time.perf_counter() - t
+        labels = np.array(head.labels)
+        routed_d, routed_p = head.proba(Xd, headline_views(dev)), head.proba(Xp, headline_views(proxy))
+        base_dev, base_proxy = labels[routed_d.argmax(1)], labels[routed_p.argmax(1)]
         out: dict = {}
         for kind, gparams in (("sgd", replace(params, type_nb_svm=False)), ("stacked", params)):
             t = time.perf_counter()
             general = fit_type_head(X, list(y_all), gparams)
             t_general = time.perf_counter() - t
-            labels = np.array(head.labels)
             order = [general.labels.index(label) for label in head.labels]
-            routed_d, routed_p = head.proba(Xd, headline_views(dev)), head.proba(Xp, headline_views(proxy))
             general_d, general_p = general.proba(Xd)[:, order], general.proba(Xp)[:, order]
-            recent = np.array([group(r) != "vntc" for r in dev])
-            base_dev, base_proxy = labels[routed_d.argmax(1)], labels[routed_p.argmax(1)]
             res_kind = {"fit_s": {"routed": round(t_routed, 1), "generalist": round(t_general, 1)}}
             for beta in (0.0, 0.2, 0.35, 0.5, 1.0):
                 pred = labels[((1 - beta) * routed_d + beta * general_d).argmax(1)]
                 pred_p = labels[((1 - beta) * routed_p + beta * general_p).argmax(1)]
                 res = score(pred, dev)
-                res["proxy"] = {"accuracy": round(float((pred_p == truth_p).mean()), 4), "n": len(proxy)}
+                res["proxy"] = proxy_accuracy(pred_p)
                 if beta:
-                    res["recent_paired"] = paired_gain(base_dev, pred, recent, dev)
-                    res["vntc_paired"] = paired_gain(base_dev, pred, ~recent, dev)
-                    res["proxy_paired"] = paired_gain(base_proxy, pred_p, np.ones(len(proxy), bool), proxy)
+                    res.update(paired_gains(base_dev, pred, base_proxy, pred_p))
                 res_kind[f"beta_{beta}"] = res
                 print(f"  {kind} beta {beta}: {json.dumps(res)}", flush=True)
             out[kind] = res_kind
@@ -435,7 +441,6 @@ def main() -> None:
             return head.proba(M, views), cur, arch
 
         dev_parts, proxy_parts = parts(Xd, headline_views(dev)), parts(Xp, headline_views(proxy))
-        recent = np.array([group(r) != "vntc" for r in dev])
         out: dict = {"fit_s": round(time.perf_counter() - t, 1), "proxy_n": len(proxy)}
         rules = {"routed": lambda routed, cur, arch: routed}
         for lam in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7):
@@ -443,16 +448,13 @@ def main() -> None:
         rules["geometric"] = lambda routed, cur, arch: np.log(cur + 1e-9) + np.log(arch + 1e-9)
         base_dev = labels[np.argmax(dev_parts[0], 1)]
         base_proxy = labels[np.argmax(proxy_parts[0], 1)]
-        proxy_all = np.ones(len(proxy), bool)
         for name, rule in rules.items():
             pred, pred_p = labels[np.argmax(rule(*dev_parts), 1)], labels[np.argmax(rule(*proxy_parts), 1)]
             res = score(pred, dev)
             res["proxy"] = {"accuracy": round(float((pred_p == truth_p).mean()), 4),
                             "macro_f1": round(classification(list(truth_p), list(pred_p), sorted(set(truth_p)))["macro_f1"], 4)}
             if name != "routed":
-                res["recent_paired"] = paired_gain(base_dev, pred, recent, dev)
-                res["vntc_paired"] = paired_gain(base_dev, pred, ~recent, dev)
-                res["proxy_paired"] = paired_gain(base_proxy, pred_p, proxy_all, proxy)
+                res.update(paired_gains(base_dev, pred, base_proxy, pred_p))
             out[name] = res
             print(f"  {name}: {json.dumps(res)}", flush=True)
         return out
@@ -477,7 +479,6 @@ def main() -> None:
         pred, shipped_pred = (np.array(head.labels)[np.argmax(p, 1)] for p in (proba, head.proba(Xd)))
         res["routed"] = score(pred, dev)
         res["shipped_same_run"] = score(shipped_pred, dev)
-        recent = np.array([group(r) != "vntc" for r in dev])
         res["recent_paired"] = paired_gain(shipped_pred, pred, recent, dev)
         return res
 
@@ -529,9 +530,7 @@ def main() -> None:
         b_pred = np.array(wide.labels)[np.argmax(wide.proba(Xd), 1)]
         res["routed"] = score(b_pred, dev)
         res["shipped_same_run"] = score(a_pred, dev)
-        recent = np.array([group(r) != "vntc" for r in dev])
-        res["recent_paired"] = paired_gain(a_pred, b_pred, recent, dev)
-        res["vntc_paired"] = paired_gain(a_pred, b_pred, ~recent, dev)
+        res.update(paired_gains(a_pred, b_pred))
         return res
 
     recipes = {

@@ -307,7 +307,8 @@ def fit_complement_nb_linear(X: sp.csr_matrix, y: np.ndarray, labels: list[str],
     """Complement Naive Bayes (Rennie et al., 2003) over the TF-IDF features: each label's
     weights come from the term mass of every *other* label, which keeps small labels' weights
     as well estimated as large ones'. Its scores are linear; each row is centred across the
-    labels (a linear map too), so the calibrator reads differences, not the article's length."""
+    labels (a linear map too), so the calibrator reads differences, not the article's length.
+    Its smoothing is the NB-SVM's, ``type_nb_smoothing``."""
     nb = ComplementNB(alpha=params.type_nb_smoothing).fit(X, y, sample_weight=weight)
     W = nb.feature_log_prob_[[list(nb.classes_).index(label) for label in labels]]
     return W - W.mean(axis=0, keepdims=True), np.zeros(len(labels))

@@ -39,7 +39,8 @@ class BaselineParams:
     type_nb_svm: bool = True
     type_nb_smoothing: float = 0.1  # added to each term's summed TF-IDF per label; 0.1 > 1.0 held out
     # Add a Complement Naive Bayes scorer (Rennie et al., 2003) to the stack: linear too, so
-    # it folds into the same weight matrix; fitted in one pass over the counts.
+    # it folds into the same weight matrix; fitted in one pass over the counts. Off: it cost
+    # today's dev articles 1.1 points (README, "Articles of neither era").
     type_complement_nb: bool = False
     # Route the type head by era (model/baseline.py EraRouter): records whose source starts
     # with one of these prefixes are the archive era, every other typed record is current.
