@@ -14,6 +14,11 @@ Intervals resample whole clusters (95%).
 ``--cv`` only scores the dev half by 2-fold cross-validation by cluster (a cluster's fold: the
 SHA-1 of "cv" + its name), the weights fit on one fold and scored on the other: how a change
 of the candidate rules is judged without reading the held-out half.
+``--cv-rows FILE`` keeps its per-article scores; ``--against FILE`` (scores kept from the code
+before a change) adds the change's gain with a paired interval that resamples whole clusters:
+
+    python bench/keywords.py --cv --cv-rows /tmp/before.json        # on the code before
+    python bench/keywords.py --cv --against /tmp/before.json        # on the code after
 
 Also: milliseconds per article of keyword extraction (best of 5 passes over the held-out
 half), and the seed article's keywords. Writes bench/results/keywords.json.
@@ -64,11 +69,12 @@ def extraction_ms(model, records, rounds: int = 5) -> float:
     return best
 
 
-def cross_validated(baseline, dev) -> dict:
-    """Mean F1@5 over 2 folds of the dev half's clusters, the weights fit on the other fold."""
+def cross_validated(baseline, dev) -> tuple[dict, dict[str, list[float]]]:
+    """Mean F1@5 over 2 folds of the dev half's clusters, the weights fit on the other fold;
+    and each article's scores (``metrics.KEYWORD_KEYS``) by record id."""
     fold = {c: int(hashlib.sha1(f"cv{c}".encode("utf-8")).hexdigest(), 16) % 2 for c in {cluster_of(r.id) for r in dev}}
     idf, n_docs = baseline.features.idf_lookup(), baseline.n_docs
-    rows = []
+    rows, ids = [], []
     for k in (0, 1):
         fit = [r for r in dev if fold[cluster_of(r.id)] != k]
         test = [r for r in dev if fold[cluster_of(r.id)] == k]
@@ -76,7 +82,20 @@ def cross_validated(baseline, dev) -> dict:
         found = [[kw.phrase for kw in extract_keywords(normalize(r.title), normalize(r.text), idf, n_docs, params)]
                  for r in test]
         rows += metrics.keywords_f1_per_doc(found, [r.tags for r in test], k=5)
-    return metrics.mean_scores(rows, metrics.KEYWORD_KEYS, n=len(rows))
+        ids += [r.id for r in test]
+    return metrics.mean_scores(rows, metrics.KEYWORD_KEYS, n=len(rows)), dict(zip(ids, map(list, rows)))
+
+
+def paired_gain(rows: dict[str, list[float]], before: dict[str, list[float]]) -> dict:
+    """Mean gain per article over ``before`` (the same articles), with a 95% interval that
+    resamples whole clusters."""
+    ids = sorted(rows)
+    if sorted(before) != ids:
+        raise SystemExit("--against: those scores are of other articles; keep them with --cv-rows on the same data.")
+    diffs = [[a - b for a, b in zip(rows[i], before[i])] for i in ids]
+    point = metrics.mean_scores(diffs, metrics.KEYWORD_KEYS, n=len(diffs))
+    return bootstrap.with_intervals(point, bootstrap.clustered_means(diffs, [cluster_of(i) for i in ids],
+                                                                     metrics.KEYWORD_KEYS, point))
 
 
 def main() -> int:
@@ -84,6 +103,8 @@ def main() -> int:
     parser.add_argument("--model", default="models/bench-baseline", help="a baseline bundle (its corpus statistics)")
     parser.add_argument("--fit", action="store_true", help="fit the weights on the dev half again and use them")
     parser.add_argument("--cv", action="store_true", help="only the dev half, by 2-fold cross-validation by cluster")
+    parser.add_argument("--cv-rows", help="with --cv: write each article's scores here (JSON)")
+    parser.add_argument("--against", help="with --cv: the gain over scores written by --cv-rows, paired by article")
     parser.add_argument("--out", default=str(RESULTS / "keywords.json"))
     args = parser.parse_args()
 
@@ -92,9 +113,16 @@ def main() -> int:
     tagged = [r for r in read_records(data_dir() / "vims/all.jsonl.gz") if r.tags]
     dev, held = cluster_halves(tagged)
     if args.cv:
-        cv = cross_validated(baseline, dev)
+        cv, rows = cross_validated(baseline, dev)
         print(f"dev half, 2-fold cross-validation by cluster: F1@5 exact {cv['f1_at_5_exact']:.4f}"
               f"  partial {cv['f1_at_5_partial']:.4f}  ({cv['n']} articles)")
+        if args.cv_rows:
+            write_report(rows, args.cv_rows)
+        if args.against:
+            gain = paired_gain(rows, json.loads(Path(args.against).read_text(encoding="utf-8")))
+            print("gain over --against: " + "  ".join(
+                f"{key} {gain[key]:+.4f} [{gain[key + '_ci'][0]:+.4f}, {gain[key + '_ci'][1]:+.4f}]"
+                for key in metrics.KEYWORD_KEYS))
         return 0
     report: dict = {"machine": machine(), "model": args.model, "targets": TARGETS, "results": {}}
     if args.fit:

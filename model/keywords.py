@@ -155,6 +155,24 @@ HONORIFIC_NAMES = frozenset({"bà rịa", "bà chiểu", "bà điểm", "bà đe
 # "Every day / month / year": one word, and a stop phrase. Neither word list has them, so
 # "trợ cấp tuất hằng tháng" gave the keyword "tuất hằng".
 PERIODIC = frozenset(f"{every} {unit}" for every in ("hằng", "hàng") for unit in ("ngày", "tuần", "tháng", "quý", "năm"))
+# A lower-case word and one capitalised syllable that are one word: a region ("miền Bắc",
+# "phương Tây", "châu Âu") or a language or people ("tiếng Anh", "người Việt"). Neither word list has
+# most of them, and a lower-case word does not otherwise run on into a capital: "đồng bào
+# miền Bắc" gave the keyword "Bắc", "học tiếng Anh" the country "Anh". Not before another
+# capital: "người Việt Nam" is "người" + "Việt Nam".
+PROPER_COMPOUNDS = frozenset(
+    [f"{side} {point}" for side in ("miền", "phía", "phương", "hướng", "vùng")
+     for point in ("đông", "tây", "nam", "bắc", "trung")]
+    + [f"tiếng {language}" for language in ("việt", "anh", "pháp", "trung", "nhật", "hàn", "nga", "đức", "tây ban nha")]
+    + [f"châu {continent}" for continent in ("âu", "á", "phi", "mỹ", "úc", "đại dương")]
+    + ["người việt", "hàng việt"])
+# Amounts and units: an article's most frequent words where it reports money, counts or
+# measures, and no tag an editor would give ("tỷ đồng", "hàng chục", "km"; ViMs' 4,298 tags have
+# none of them but "usd", 7 times, and stopping it cost nothing in cross-validation), so stop words.
+AMOUNTS = frozenset(
+    [f"{size} {unit}" for size in ("nghìn", "ngàn", "triệu", "tỷ", "nghìn tỷ") for unit in ("đồng", "usd")]
+    + [f"hàng {size}" for size in ("chục", "trăm", "nghìn", "ngàn", "vạn", "triệu", "tỷ")]
+    + ["km", "cm", "mm", "kg", "ha", "m2", "km2", "lít", "tấn", "usd"])
 
 
 # --- words ---------------------------------------------------------------------------
@@ -185,7 +203,8 @@ LEXICON_FILES = ("resources/lexicon_vi.txt", "resources/lexicon_vi_underthesea.t
 def lexicon() -> Lexicon:
     lines = [line for name in LEXICON_FILES
              for line in resources.files("model").joinpath(name).read_text("utf-8").splitlines()]
-    return Lexicon.of([line for line in lines if line.strip() and not line.startswith("#")] + sorted(HONORIFIC_NAMES | PERIODIC))
+    return Lexicon.of([line for line in lines if line.strip() and not line.startswith("#")]
+                      + sorted(HONORIFIC_NAMES | PERIODIC | PROPER_COMPOUNDS))
 
 
 def _honorific_before_name(low: list[str], caps: list[bool], i: int, k: int, key: str) -> bool:
@@ -216,7 +235,9 @@ def _lexicon_words(low: list[str], caps: list[bool], lex: Lexicon,
             for k in range(2, min(longest, n - i) + 1):
                 key = f"{key} {low[i + k - 1]}"
                 if key in words_:
-                    if (caps[i] or not any(caps[i + 1:i + k])) and not _honorific_before_name(low, caps, i, k, key):
+                    if (caps[i] or not any(caps[i + 1:i + k])
+                            or key in PROPER_COMPOUNDS and not (i + k < n and caps[i + k])) \
+                            and not _honorific_before_name(low, caps, i, k, key):
                         match = k
                 elif key not in prefixes:
                     break
@@ -575,7 +596,7 @@ def candidate_features(title: str, body: str, idf: Callable[[str], float | None]
 
 @lru_cache(maxsize=1)
 def _stopwords() -> frozenset[str]:
-    return stopwords() | PERIODIC
+    return stopwords() | PERIODIC | AMOUNTS
 
 
 # --- ranking -------------------------------------------------------------------------

@@ -241,6 +241,32 @@ def test_every_day_or_month_is_one_word_and_no_keyword_nor_the_imperative():
     assert not {"hằng tháng", "hàng năm", "tuất hằng", "bạn hãy"} & set(got)
 
 
+def test_a_region_or_language_with_its_capital_is_one_word_and_no_country_is_cut_from_a_name():
+    # Seen on today's articles: "Bắc" of "đồng bào miền Bắc", "Tây" of "phương Tây", "Âu" of
+    # "châu Âu", the country "Anh" of "học tiếng Anh".
+    assert words_of("ủng hộ đồng bào miền Bắc") == ["ủng hộ", "đồng bào", "miền bắc"]
+    assert words_of("lệnh trừng phạt của phương Tây") == ["lệnh", "trừng phạt", "của", "phương tây"]
+    assert words_of("Trẻ em học tiếng Anh ở châu Âu")[-3:] == ["tiếng anh", "ở", "châu âu"]
+    # before another capital the compound does not form: the name stays whole
+    assert words_of("cộng đồng người Việt Nam ở Mỹ") == ["cộng đồng", "người", "việt nam*", "ở", "mỹ*"]
+    assert words_of("các tỉnh miền Nam Bộ")[-2:] == ["miền", "nam bộ*"]
+    text = ("Người dân miền Bắc chịu bão. Đồng bào miền Bắc cần hỗ trợ. Các em học tiếng Anh. "
+            "Học tiếng Anh giúp các em. Miền Bắc mưa lớn.")
+    got = phrases("Hỗ trợ đồng bào miền Bắc", text, top_k=10)
+    assert "miền bắc" in got and not {"bắc", "anh"} & set(got)
+
+
+def test_amounts_and_units_are_no_keywords():
+    # Seen on today's articles: "tỷ đồng", "triệu đồng", "USD", "hàng nghìn", "kg" among the
+    # keywords of articles that are about something else.
+    text = ("Dự án cầu cảng 70 tỷ đồng bỏ hoang. Cầu cảng tốn 70 tỷ đồng, tức 3 triệu USD. "
+            "Hàng nghìn tấn hàng và hàng chục kg cá nằm ở cầu cảng 70 tỷ đồng. Cầu cảng dài 2 km.")
+    got = phrases("Cầu cảng 70 tỷ đồng bỏ hoang", text, top_k=10)
+    assert "cầu cảng" in got
+    assert not {"tỷ đồng", "triệu usd", "usd", "hàng nghìn", "hàng chục", "kg", "km", "tấn"} & set(got)
+    assert {"tỷ đồng", "triệu đồng", "usd", "km"} <= _stopwords()
+
+
 def test_a_document_number_inside_a_longer_one_is_no_second_keyword():
     # Seen in the app: "thông tư 46/2024" beside "Thông tư 46/2024/TT-BCA".
     text = ("Thông tư 46/2024/TT-BCA sửa đổi thông tư 67/2019. Theo thông tư 46/2024, việc ghi hình được phép. "
