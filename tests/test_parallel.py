@@ -59,6 +59,24 @@ def test_generated_corpora_fit_as_scikit_learn_fits(texts):
     assert_same_fit(*expected)
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(SYLLABLES) | st.text(max_size=4), max_size=25).map(" ".join),
+                min_size=1, max_size=20),
+       st.sampled_from([TfidfParams(min_df=2, max_df=1.0, max_features=None),
+                        TfidfParams(min_df=2, max_df=0.8, max_features=6),
+                        TfidfParams(min_df=0.2, max_df=0.9, max_features=3, ngram_max=3)]))
+def test_rare_terms_dropped_before_the_sort_leave_scikit_learns_vocabulary(texts, params):
+    # Terms under min_df leave before scikit-learn sorts; ties of max_features fall the same way.
+    try:
+        expected = fit_both(texts, params)
+    except ValueError as error:  # nothing counted, or nothing left after pruning: the same error
+        with pytest.raises(ValueError) as raised:
+            ParallelTfidfVectorizer(**make_vectorizer(params).get_params()).fit_transform(texts)
+        assert str(raised.value) == str(error)
+        return
+    assert_same_fit(*expected)
+
+
 def test_an_empty_corpus_fails_as_scikit_learn_does():
     with pytest.raises(ValueError, match="empty vocabulary"):
         TfidfVectorizer().fit(["", " "])
@@ -90,3 +108,24 @@ def test_workers_are_forked_with_the_default_sigterm(monkeypatch):
         assert signal.getsignal(signal.SIGTERM) is raising
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.integers(0, 50), min_size=1, max_size=40), st.integers(1, 5))
+def test_chunks_of_equal_cost_cover_every_item_once_in_order(costs, n):
+    bounds = parallel._bounds(costs, n, cost=lambda c: c)
+    assert bounds[0] == 0 and bounds[-1] == len(costs) and len(bounds) == n + 1
+    assert all(a <= b for a, b in zip(bounds, bounds[1:]))
+    if len(costs) >= n:  # every chunk holds an item
+        assert all(a < b for a, b in zip(bounds, bounds[1:]))
+
+
+def test_long_texts_first_are_cut_by_cost_and_answer_as_one_process(monkeypatch):
+    # A corpus as training reads it: long archive texts, then short leads.
+    texts = ["dài " * 400] * 100 + ["ngắn"] * 900
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_ITEMS", 4)
+    monkeypatch.setattr(parallel, "available_cores", lambda: 2)
+    bounds = parallel._bounds(texts, 2, cost=len)
+    assert 40 <= bounds[1] <= 60  # by count the cut would be at 500: one chunk of all the long texts
+    parts = parallel.chunked_map(lambda chunk: [len(t) for t in chunk], texts, cost=len)
+    assert len(parts) == 2 and [x for part in parts for x in part] == [len(t) for t in texts]

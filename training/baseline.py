@@ -98,12 +98,12 @@ def fit_baseline(records: list[Record], params: BaselineParams, progress: bool =
     with step("TF-IDF features", f"{len(corpus):,} articles"):
         # (headline, analysis text) of each article: the TF-IDF reads the second, the type
         # head's headline blocks both; read once here.
-        views = [v for part in chunked_map(headline_views, corpus) for v in part]
+        views = [v for part in chunked_map(headline_views, corpus, cost=_text_length) for v in part]
         texts = [analysed for _, analysed in views]
         kept = kept_vocabulary(warm_from, params, texts, [id(r) in chosen for r in corpus])
         if kept:
             features, n_docs = warm_from.features, warm_from.n_docs
-            X = sp.vstack(chunked_map(features.transform, texts), format="csr")
+            X = sp.vstack(chunked_map(features.transform, texts, cost=len), format="csr")
         else:
             features, X = TfidfFeatures.fit_transform(texts, params.tfidf,
                                                       ParallelTfidfVectorizer(**make_vectorizer(params.tfidf).get_params()))
@@ -129,7 +129,7 @@ def fit_baseline(records: list[Record], params: BaselineParams, progress: bool =
             untyped = untyped_of_typed_collections(records, typed) if params.type_router_reads_untyped else []
             era_rows = None
             if untyped:  # read by the era router only: not part of the TF-IDF corpus or of any head
-                untyped_texts = [t for part in chunked_map(_analysis_texts, untyped) for t in part]
+                untyped_texts = [t for part in chunked_map(_analysis_texts, untyped, cost=_text_length) for t in part]
                 era_rows = (features.transform(untyped_texts), np.array([not is_archive(r.source, params) for r in untyped]))
             typed_rows = [rows[id(r)] for r in typed]
             kept_archive = warm_from.type_head.archive if same_archive and isinstance(warm_from.type_head, RoutedTypeHead) \
@@ -223,6 +223,11 @@ def archive_fingerprint(features: TfidfFeatures, archive: list[Record], weight: 
         w = 1.0 if weight is None else float(weight[i])
         h.update(f"{r.type}\x1f{r.source}\x1f{w!r}\x1f{r.title}\x1f{r.text}\x1e".encode("utf-8", "surrogatepass"))
     return h.hexdigest()
+
+
+def _text_length(record: Record) -> int:
+    """What reading a record costs, to cut work into chunks of equal cost (``chunked_map``)."""
+    return len(record.text) + len(record.title or "")
 
 
 def _analysis_texts(records: list[Record]) -> list[str]:
@@ -428,7 +433,7 @@ def fit_routed_type_head(X: sp.csr_matrix, typed: list[Record], params: Baseline
     headline = None
     if params.type_headline_weight:
         if views is None:
-            views = [v for part in chunked_map(headline_views, typed) for v in part]
+            views = [v for part in chunked_map(headline_views, typed, cost=_text_length) for v in part]
         row_views = [views[i] for i in rows]
         headline = fit_headline_features(row_views, short, params)
         if headline is not None:
@@ -464,8 +469,8 @@ def fit_headline_features(views: list[tuple[str, str]], short: np.ndarray, param
         texts = [t for t in texts if t]
         if not texts:
             return None
-        try:
-            return TfidfFeatures.fit_transform(texts, tfidf)[0]
+        try:  # counted on every core: the same vocabulary and idf as a plain fit
+            return TfidfFeatures.fit_transform(texts, tfidf, ParallelTfidfVectorizer(**make_vectorizer(tfidf).get_params()))[0]
         except ValueError:  # scikit-learn: empty vocabulary, or max_df below min_df for so few
             return None
     title = fit([headline_view(t) for t, _ in views], params.type_title_tfidf)
@@ -499,7 +504,7 @@ def fit_corpus_context(X: sp.csr_matrix, features: TfidfFeatures, typed_texts: l
     lead_type = None
     if params.topics_lead_type_weight and len(set(types)) >= 2:
         leads = [lead_text(t) for t in typed_texts]
-        L = sp.vstack(chunked_map(features.transform, leads), format="csr")
+        L = sp.vstack(chunked_map(features.transform, leads, cost=len), format="csr")
         # Without the NB-SVM twin: it was not part of the cross-validated topics recipe, and
         # would add about a minute of training for features weighted at 0.25.
         lead_type = fit_type_head(L[:, columns], types, replace(params, type_nb_svm=False))
@@ -567,7 +572,7 @@ def _summary_examples(model: BaselineModel, records: list[Record], oracle: bool 
                     out.append((i, s, f, greedy_oracle([x.text for x in s], r.summary) if oracle else None))
         return out
 
-    return [row for rows in chunked_map(part, list(enumerate(records))) for row in rows]
+    return [row for rows in chunked_map(part, list(enumerate(records)), cost=lambda item: len(item[1].text)) for row in rows]
 
 
 def fit_summary(model: BaselineModel, records: list[Record], params: BaselineParams, progress: bool,
