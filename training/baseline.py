@@ -572,7 +572,7 @@ def _summary_examples(model: BaselineModel, records: list[Record], oracle: bool 
                     out.append((i, s, f, greedy_oracle([x.text for x in s], r.summary) if oracle else None))
         return out
 
-    return [row for rows in chunked_map(part, list(enumerate(records)), cost=lambda item: len(item[1].text)) for row in rows]
+    return [row for rows in chunked_map(part, list(enumerate(records)), cost=lambda item: _text_length(item[1])) for row in rows]
 
 
 def fit_summary(model: BaselineModel, records: list[Record], params: BaselineParams, progress: bool,

@@ -187,8 +187,6 @@ def _without_rare_terms(vocabulary: dict[str, int], X, min_df: float) -> tuple[d
     keep = df >= low
     if keep.all():
         return vocabulary, X
-    terms = [""] * len(vocabulary)
-    for term, column in vocabulary.items():
-        terms[column] = term
-    kept = dict(zip(compress(terms, keep.tolist()), range(int(keep.sum()))))
+    # the dict was filled column by column: its keys are the terms in column order
+    kept = dict(zip(compress(vocabulary, keep.tolist()), range(int(keep.sum()))))
     return kept, type(X)(X[:, np.flatnonzero(keep)])
